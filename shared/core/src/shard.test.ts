@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fnv1a32, shardLabel, shardOfRow, shardOfTable, tableKey } from './shard.ts';
+
+test('FNV-1a 32-bit matches the published test values', () => {
+  assert.equal(fnv1a32(''), 0x811c9dc5);
+  assert.equal(fnv1a32('a'), 0xe40c292c);
+  assert.equal(fnv1a32('foobar'), 0xbf9cf968);
+});
+
+// Fixed vectors: changing the hash would move every table to another shard in a running cluster.
+test('shard of a table is a fixed function of "<db>.<table>"', () => {
+  const vectors: Array<[string, string, number, number]> = [
+    ['shop', 'customers', 0xe116229e, 14],
+    ['shop', 'orders', 0x4b84a6ac, 12],
+    ['shop', 'order_items', 0xb89e433c, 12],
+    ['shop', 'inventory', 0xb532ddff, 15],
+    ['crm', 'accounts', 0x6d92c367, 7],
+    ['报表', '订单', 0xf7fb014c, 12],
+  ];
+  for (const [db, table, hash, shard] of vectors) {
+    const key = tableKey(db, table);
+    assert.equal(fnv1a32(key), hash, key);
+    assert.equal(shardOfTable(key, 16), shard, key);
+    assert.ok(shardOfTable(key, 16) >= 0);
+  }
+});
+
+test('row-level sharding hashes table and encoded key', () => {
+  assert.equal(shardOfRow('shop.customers', '42', 16), 8);
+  const shards = new Set<number>();
+  for (let i = 0; i < 2000; i++) shards.add(shardOfRow('shop.hot', String(i), 16));
+  assert.equal(shards.size, 16, 'rows of one table spread over every shard');
+});
+
+test('labels are two digits', () => {
+  assert.equal(shardLabel(0), '00');
+  assert.equal(shardLabel(7), '07');
+  assert.equal(shardLabel(15), '15');
+});
