@@ -2,6 +2,7 @@ export * from './canal.ts';
 export * from './change.ts';
 export * from './dead-letter.ts';
 export * from './errors.ts';
+export * from './mapping.ts';
 export * from './pk.ts';
 export * from './retry.ts';
 export * from './shard.ts';

@@ -1,0 +1,298 @@
+// Every setting Sluice reads: its environment variable, its key in the YAML file, its default and
+// what it does. `sluice config` prints this table; docs/configuration.md is generated from it.
+import { z } from 'zod';
+
+export interface SettingSpec<T> {
+  env: string;
+  /** Dotted key in the YAML file (`kafka.brokers` → kafka: { brokers: … }). */
+  key: string;
+  doc: string;
+  schema: z.ZodType<T>;
+  /** undefined = required. */
+  default: T | undefined;
+  /** Never printed, logged or exported; may also be read from the file named by <env>_FILE. */
+  secret?: boolean;
+}
+
+function setting<T>(
+  env: string,
+  key: string,
+  schema: z.ZodType<T>,
+  defaultValue: T | undefined,
+  doc: string,
+  secret = false,
+): SettingSpec<T> {
+  return { env, key, schema, default: defaultValue, doc, secret };
+}
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const list = z.preprocess(
+  (value) =>
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((part) => part.trim())
+          .filter(Boolean)
+      : value,
+  z.array(z.string().min(1)).min(1),
+);
+const flag = z.preprocess((value) => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  return value;
+}, z.boolean());
+const url = (...protocols: string[]) =>
+  z.string().refine(
+    (text) => {
+      try {
+        return protocols.includes(new URL(text).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
+  );
+const optionalText = z.string().optional();
+
+export const SETTINGS = {
+  cluster: setting(
+    'SLUICE_CLUSTER',
+    'cluster',
+    z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes'),
+    'default',
+    'Cluster name: the ZooKeeper root /sluice/<cluster>, and part of every Redis key and queue name.',
+  ),
+  shards: setting(
+    'SLUICE_SHARDS',
+    'shards',
+    int(1, 1024),
+    16,
+    'Shard count; fixed for the life of a cluster.',
+  ),
+  windowMs: setting(
+    'SLUICE_WINDOW_MS',
+    'window_ms',
+    int(100, 3_600_000),
+    3000,
+    'Flush window per shard (ms).',
+  ),
+  batchSize: setting('SLUICE_BATCH_SIZE', 'batch_size', int(1, 100_000), 1000, 'Records per flush batch.'),
+  maxRetry: setting(
+    'SLUICE_MAX_RETRY',
+    'max_retry',
+    int(0, 100),
+    3,
+    'Retries of a failed bulk request within one flush (records stay buffered after that).',
+  ),
+  parallelism: setting(
+    'SLUICE_PARALLELISM',
+    'parallelism',
+    int(1, 256),
+    4,
+    'Ingest: partitions processed at once. Worker: shards flushed at once.',
+  ),
+  logLevel: setting(
+    'SLUICE_LOG_LEVEL',
+    'log_level',
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    'info',
+    'Log level (pino).',
+  ),
+  httpHost: setting(
+    'SLUICE_HTTP_HOST',
+    'http.host',
+    z.string().min(1),
+    '127.0.0.1',
+    'Address of /metrics and /health.',
+  ),
+  httpPort: setting(
+    'SLUICE_HTTP_PORT',
+    'http.port',
+    int(0, 65535).optional(),
+    undefined,
+    'Port of /metrics and /health (0 = any free port). Default: ingest 9401, worker 9402.',
+  ),
+
+  kafkaBrokers: setting(
+    'SLUICE_KAFKA_BROKERS',
+    'kafka.brokers',
+    list,
+    undefined,
+    'Kafka bootstrap brokers, comma-separated.',
+  ),
+  kafkaTopics: setting(
+    'SLUICE_KAFKA_TOPICS',
+    'kafka.topics',
+    list,
+    ['sluice.canal'],
+    'Canal topics to consume.',
+  ),
+  kafkaGroup: setting(
+    'SLUICE_KAFKA_GROUP',
+    'kafka.group',
+    z.string().min(1),
+    'sluice-ingest',
+    'Consumer group.',
+  ),
+  kafkaClientId: setting(
+    'SLUICE_KAFKA_CLIENT_ID',
+    'kafka.client_id',
+    z.string().min(1),
+    'sluice',
+    'Kafka client id.',
+  ),
+  kafkaFromBeginning: setting(
+    'SLUICE_KAFKA_FROM_BEGINNING',
+    'kafka.from_beginning',
+    flag,
+    true,
+    'Where a new consumer group starts: the earliest offset (true) or the latest.',
+  ),
+  sourceGeneration: setting(
+    'SLUICE_SOURCE_GENERATION',
+    'source.generation',
+    int(0, 511),
+    0,
+    'Version generation; bump it after repartitioning the topic (versions = generation × 2^44 + offset).',
+  ),
+  maxRowBytes: setting(
+    'SLUICE_MAX_ROW_BYTES',
+    'source.max_row_bytes',
+    int(1024),
+    4 * 1024 * 1024,
+    'Largest row image accepted; larger rows are dead-lettered.',
+  ),
+
+  redisUrl: setting('SLUICE_REDIS_URL', 'redis.url', url('redis:', 'rediss:'), undefined, 'Redis URL.', true),
+  redisPrefix: setting(
+    'SLUICE_REDIS_PREFIX',
+    'redis.prefix',
+    z.string().regex(/^[A-Za-z0-9_.-]+$/),
+    'sluice',
+    'Redis key prefix.',
+  ),
+  highWatermark: setting(
+    'SLUICE_BUFFER_HIGH_WATERMARK',
+    'buffer.high_watermark',
+    int(1),
+    200_000,
+    'Pending records (all shards) above which ingest pauses its partitions.',
+  ),
+  lowWatermark: setting(
+    'SLUICE_BUFFER_LOW_WATERMARK',
+    'buffer.low_watermark',
+    int(0),
+    100_000,
+    'Pending records below which paused partitions resume.',
+  ),
+
+  metaMysqlUrl: setting(
+    'SLUICE_META_MYSQL_URL',
+    'meta.mysql_url',
+    url('mysql:'),
+    undefined,
+    'MySQL metadata database (backup table, sync monitor, dead letters).',
+    true,
+  ),
+  backupRetentionMs: setting(
+    'SLUICE_BACKUP_RETENTION_MS',
+    'meta.backup_retention_ms',
+    int(0),
+    3_600_000,
+    'How long synced backup rows are kept before they are purged (ms).',
+  ),
+  recoveryIntervalMs: setting(
+    'SLUICE_RECOVERY_INTERVAL_MS',
+    'meta.recovery_interval_ms',
+    int(0),
+    30_000,
+    'Continuous recovery: re-buffer unsynced backup rows missing from Redis this often (0 = only at start).',
+  ),
+
+  esUrl: setting('SLUICE_ES_URL', 'es.url', url('http:', 'https:'), undefined, 'Elasticsearch URL.', true),
+  esMajor: setting(
+    'SLUICE_ES_MAJOR',
+    'es.major',
+    z.enum(['auto', '8', '9']),
+    'auto',
+    'Elasticsearch major (auto = ask the server); picks the matching client.',
+  ),
+  esIndexPrefix: setting(
+    'SLUICE_ES_INDEX_PREFIX',
+    'es.index_prefix',
+    z.string().regex(/^[a-z0-9_.-]*$/),
+    '',
+    'Prefix of default index names ("<prefix><db>.<table>").',
+  ),
+  esBulkMaxBytes: setting(
+    'SLUICE_ES_BULK_MAX_BYTES',
+    'es.bulk_max_bytes',
+    int(1024),
+    5 * 1024 * 1024,
+    'A bulk request is split into chunks of at most this many bytes.',
+  ),
+  esRequestTimeoutMs: setting(
+    'SLUICE_ES_REQUEST_TIMEOUT_MS',
+    'es.request_timeout_ms',
+    int(100),
+    30_000,
+    'Elasticsearch request timeout (ms).',
+  ),
+  esGcDeletes: setting(
+    'SLUICE_ES_GC_DELETES',
+    'es.gc_deletes',
+    z.string().regex(/^\d+(ms|s|m|h|d)$/),
+    '1h',
+    'index.gc_deletes of Sluice indices: how long a delete tombstone refuses stale writes.',
+  ),
+  mappingFile: setting(
+    'SLUICE_MAPPING_FILE',
+    'mapping_file',
+    optionalText,
+    undefined,
+    'Index mapping file (YAML).',
+  ),
+
+  zkConnect: setting(
+    'SLUICE_ZK_CONNECT',
+    'zookeeper.connect',
+    optionalText,
+    undefined,
+    'ZooKeeper connect string.',
+  ),
+  zkSessionTimeoutMs: setting(
+    'SLUICE_ZK_SESSION_TIMEOUT_MS',
+    'zookeeper.session_timeout_ms',
+    int(2000, 120_000),
+    10_000,
+    'ZooKeeper session timeout (ms).',
+  ),
+  lockTtlMs: setting(
+    'SLUICE_LOCK_TTL_MS',
+    'worker.lock_ttl_ms',
+    int(1000),
+    30_000,
+    'Shard Redlock TTL (ms, auto-extended).',
+  ),
+  drainTimeoutMs: setting(
+    'SLUICE_DRAIN_TIMEOUT_MS',
+    'worker.drain_timeout_ms',
+    int(100),
+    10_000,
+    'On SIGTERM: how long the flush in flight may take before it is abandoned (ms).',
+  ),
+  staticShards: setting(
+    'SLUICE_STATIC_SHARDS',
+    'worker.static_shards',
+    optionalText,
+    undefined,
+    'Without ZooKeeper: the shards this worker owns ("all" or "0-7,9").',
+  ),
+} as const;
+
+export type SettingName = keyof typeof SETTINGS;
+export type SettingValues = {
+  [K in SettingName]: (typeof SETTINGS)[K] extends SettingSpec<infer T> ? T : never;
+};
