@@ -279,8 +279,8 @@ es_node_stop() {
     rm -f "$(pid_file "$comp")"
     return 0
   }
-  stop_pid "$comp" 60
-  if ! wait_until 30 es_node_session_gone "$sid"; then
+  stop_pid "$comp" 30
+  if ! wait_until 15 es_node_session_gone "$sid"; then
     left=$(es_node_session_pids "$sid")
     log "$comp: killing what is left of its session: $left"
     # shellcheck disable=SC2086 # one pid per word

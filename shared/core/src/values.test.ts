@@ -12,9 +12,15 @@ test('integers become numbers while safe, exact strings beyond', () => {
   assert.equal(typed('1', 'tinyint(1)'), 1);
 });
 
-test('decimals keep every digit', () => {
+test('decimals keep every significant digit in one canonical form', () => {
   assert.equal(typed('12345678901234.123456', 'decimal(20,6)'), '12345678901234.123456');
-  assert.equal(typed('0.10', 'DECIMAL(12,2)'), '0.10');
+  assert.equal(typed('0.10', 'DECIMAL(12,2)'), '0.1');
+  assert.equal(typed('1.0', 'decimal(12,2)'), '1');
+  assert.equal(typed('1.00', 'decimal(12,2)'), '1');
+  assert.equal(typed('100', 'decimal(12,0)'), '100');
+  assert.equal(typed('-0.00', 'decimal(5,2)'), '0');
+  assert.equal(typed('-12.340', 'numeric(8,3)'), '-12.34');
+  assert.equal(typed('99999999999999999999.999999', 'decimal(26,6)'), '99999999999999999999.999999');
 });
 
 test('floats, bits and years are numbers', () => {

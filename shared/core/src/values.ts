@@ -3,7 +3,8 @@
 // tests), so both sides compare equal.
 //
 //   integers           number when it is a safe integer, else the exact decimal string
-//   decimal/numeric    exact string (no float loss; Elasticsearch parses it per its mapping)
+//   decimal/numeric    exact string without trailing fractional zeros ("12.50" → "12.5"); Canal drops
+//                      the scale of zero fractions ("1.00" → "1.0"), so only this form compares equal
 //   float/double       number
 //   bit, year          number
 //   date               "YYYY-MM-DD"; datetime/timestamp "YYYY-MM-DDTHH:MM:SS[.fff]" (zero dates → null)
@@ -52,6 +53,14 @@ export function columnKind(mysqlType: string): ColumnKind {
 
 const ZERO_DATE = /^0000-00-00/;
 
+/** "12.500" → "12.5", "1.0" → "1", "-0.00" → "0"; anything that is not a plain decimal stays as is. */
+export function canonicalDecimal(raw: string): string {
+  if (!/^-?\d+(\.\d+)?$/.test(raw)) return raw;
+  let text = raw.includes('.') ? raw.replace(/0+$/, '').replace(/\.$/, '') : raw;
+  if (/^-0*$/.test(text)) text = '0';
+  return text;
+}
+
 export function typeValue(raw: string | null, kind: ColumnKind): Value {
   if (raw === null) return null;
   switch (kind) {
@@ -65,6 +74,8 @@ export function typeValue(raw: string | null, kind: ColumnKind): Value {
       const n = Number(raw);
       return Number.isFinite(n) ? n : raw;
     }
+    case 'decimal':
+      return canonicalDecimal(raw);
     case 'date':
       return ZERO_DATE.test(raw) ? null : raw;
     case 'datetime':
