@@ -60,7 +60,7 @@ up_one() {
   fi
   if pid_of "$comp" >/dev/null; then
     log "$comp has a live pid but does not answer: restarting it"
-    stop_pid "$comp"
+    if has_fn "$comp" stop; then call "$comp" stop; else stop_pid "$comp"; fi
   fi
   call "$comp" fetch || return 1
   if port_open "$(call "$comp" port)"; then

@@ -1,0 +1,174 @@
+// The Redis buffer. Ingest writes through upsert (compare-by-version); a flush reads with takeDue and
+// settles what it wrote with ack (compare-and-delete) or retryLater (backoff). No KEYS/SCAN anywhere:
+// each shard's pending index is a sorted set. No TTL: unsynced data stays until it is flushed.
+import { type BufferEntry, type BufferedRecord, decodeValue, type ShardKeys, shardKeys } from './layout.ts';
+import { installScripts, pairReply, type RedisLike, type ScriptName } from './scripts.ts';
+
+export interface BufferOptions {
+  prefix: string;
+  cluster: string;
+  shards: number;
+  /** Entries per Lua call (bounds how long one script holds Redis). Default 500. */
+  chunk?: number;
+  /** Backoff of records that failed with a retryable error. Defaults 1 s … 60 s. */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+}
+
+export interface UpsertResult {
+  applied: number;
+  refused: number;
+}
+
+export interface VersionedField {
+  field: string;
+  version: number;
+}
+
+export interface ShardStats {
+  shard: number;
+  /** Records waiting to be flushed, including those waiting for a retry. */
+  pending: number;
+  /** Of which waiting for a retry backoff. */
+  delayed: number;
+  /** Time the oldest waiting record was first buffered (ms), or null when the shard is empty. */
+  oldestBufferedAt: number | null;
+}
+
+/** What ingest needs. */
+export interface BufferWriter {
+  upsert(entries: readonly BufferEntry[], now?: number): Promise<UpsertResult>;
+  totalPending(): Promise<number>;
+}
+
+/** What a flush needs. */
+export interface ShardBuffer {
+  takeDue(shard: number, limit: number, now?: number): Promise<BufferedRecord[]>;
+  ack(shard: number, items: readonly VersionedField[]): Promise<{ deleted: number; kept: number }>;
+  retryLater(shard: number, items: readonly VersionedField[], now?: number): Promise<Map<string, number>>;
+  stats(shards?: readonly number[]): Promise<ShardStats[]>;
+}
+
+export class RedisBuffer implements BufferWriter, ShardBuffer {
+  private readonly redis: RedisLike;
+  private readonly options: Required<BufferOptions>;
+  private readonly keys: ShardKeys[];
+  private readonly run: Record<ScriptName, (...args: Array<string | number>) => Promise<unknown>>;
+
+  constructor(redis: RedisLike, options: BufferOptions) {
+    this.redis = redis;
+    this.options = { chunk: 500, retryBaseMs: 1000, retryMaxMs: 60_000, ...options };
+    this.keys = Array.from({ length: options.shards }, (_, shard) =>
+      shardKeys(options.prefix, options.cluster, shard),
+    );
+    this.run = installScripts(redis);
+  }
+
+  keysOf(shard: number): ShardKeys {
+    const keys = this.keys[shard];
+    if (!keys) throw new RangeError(`shard ${shard} is outside 0..${this.keys.length - 1}`);
+    return keys;
+  }
+
+  async upsert(entries: readonly BufferEntry[], now = Date.now()): Promise<UpsertResult> {
+    const byShard = new Map<number, BufferEntry[]>();
+    for (const entry of entries) {
+      const list = byShard.get(entry.shard);
+      if (list) list.push(entry);
+      else byShard.set(entry.shard, [entry]);
+    }
+    const calls: Array<Promise<unknown>> = [];
+    for (const [shard, list] of byShard) {
+      const { rec, pending } = this.keysOf(shard);
+      for (let i = 0; i < list.length; i += this.options.chunk) {
+        const args: Array<string | number> = [rec, pending, now];
+        for (const e of list.slice(i, i + this.options.chunk)) args.push(e.field, e.version, e.value);
+        calls.push(this.run.upsertIfNewer(...args));
+      }
+    }
+    const result: UpsertResult = { applied: 0, refused: 0 };
+    for (const reply of await Promise.all(calls)) {
+      const [applied, refused] = pairReply(reply, 'upsert-if-newer');
+      result.applied += applied;
+      result.refused += refused;
+    }
+    return result;
+  }
+
+  async takeDue(shard: number, limit: number, now = Date.now()): Promise<BufferedRecord[]> {
+    const { rec, pending, delay } = this.keysOf(shard);
+    const reply = (await this.run.takeDue(rec, pending, delay, now, limit)) as string[];
+    const out: BufferedRecord[] = [];
+    for (let i = 0; i + 2 < reply.length; i += 3) {
+      out.push(decodeValue(reply[i] as string, reply[i + 1] as string, Number(reply[i + 2])));
+    }
+    return out;
+  }
+
+  async ack(shard: number, items: readonly VersionedField[]): Promise<{ deleted: number; kept: number }> {
+    const { rec, pending, delay, attempts } = this.keysOf(shard);
+    let deleted = 0;
+    let kept = 0;
+    for (let i = 0; i < items.length; i += this.options.chunk) {
+      const args: Array<string | number> = [rec, pending, delay, attempts];
+      for (const item of items.slice(i, i + this.options.chunk)) args.push(item.field, item.version);
+      const [d, k] = pairReply(await this.run.ackIfVersion(...args), 'ack-if-version');
+      deleted += d;
+      kept += k;
+    }
+    return { deleted, kept };
+  }
+
+  async retryLater(
+    shard: number,
+    items: readonly VersionedField[],
+    now = Date.now(),
+  ): Promise<Map<string, number>> {
+    const { rec, pending, delay, attempts } = this.keysOf(shard);
+    const out = new Map<string, number>();
+    for (let i = 0; i < items.length; i += this.options.chunk) {
+      const args: Array<string | number> = [
+        rec,
+        pending,
+        delay,
+        attempts,
+        now,
+        this.options.retryBaseMs,
+        this.options.retryMaxMs,
+      ];
+      for (const item of items.slice(i, i + this.options.chunk)) args.push(item.field, item.version);
+      const reply = (await this.run.retryLater(...args)) as Array<string | number>;
+      for (let j = 0; j + 1 < reply.length; j += 2) out.set(String(reply[j]), Number(reply[j + 1]));
+    }
+    return out;
+  }
+
+  async stats(shards: readonly number[] = this.keys.map((_, i) => i)): Promise<ShardStats[]> {
+    return Promise.all(
+      shards.map(async (shard) => {
+        const { pending, delay } = this.keysOf(shard);
+        const [waiting, delayed, oldest] = await Promise.all([
+          this.redis.zcard(pending),
+          this.redis.zcard(delay),
+          this.redis.zrange(pending, 0, 0, 'WITHSCORES'),
+        ]);
+        return {
+          shard,
+          pending: waiting + delayed,
+          delayed,
+          oldestBufferedAt: oldest.length === 2 ? Number(oldest[1]) : null,
+        };
+      }),
+    );
+  }
+
+  async totalPending(): Promise<number> {
+    const stats = await this.stats();
+    return stats.reduce((sum, s) => sum + s.pending, 0);
+  }
+
+  /** Removes every key of every shard (tests and `sluice` maintenance only). */
+  async clear(): Promise<void> {
+    await Promise.all(this.keys.map((k) => this.redis.del(k.rec, k.pending, k.delay, k.attempts)));
+  }
+}

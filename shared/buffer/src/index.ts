@@ -1,0 +1,3 @@
+export * from './buffer.ts';
+export * from './layout.ts';
+export { installScripts, type RedisLike, scriptSource } from './scripts.ts';
