@@ -3,7 +3,7 @@
 // migration whose file changed afterwards stops the start.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import mysql, { type Pool, type RowDataPacket } from 'mysql2/promise';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
 
 export interface Migration {
   version: number;
@@ -13,6 +13,22 @@ export interface Migration {
 }
 
 const MIGRATIONS_DIR = new URL('../migrations/', import.meta.url);
+
+/** Statements of a migration file: each ends with ";" at the end of a line; "--" lines are comments. */
+export function splitStatements(sql: string): string[] {
+  const statements: string[] = [];
+  let current: string[] = [];
+  for (const line of sql.split('\n')) {
+    if (/^\s*--/.test(line) || (current.length === 0 && line.trim() === '')) continue;
+    current.push(line);
+    if (/;\s*$/.test(line)) {
+      statements.push(current.join('\n').replace(/;\s*$/, ''));
+      current = [];
+    }
+  }
+  if (current.join('').trim() !== '') throw new Error('a migration ends without ";"');
+  return statements;
+}
 
 export function loadMigrations(dir: URL = MIGRATIONS_DIR): Migration[] {
   return readdirSync(dir)
@@ -38,16 +54,8 @@ export async function migrate(
   pool: Pool,
   migrations: Migration[] = loadMigrations(),
 ): Promise<MigrationResult> {
-  // One dedicated connection: the named lock belongs to it, and multi-statement files need the flag.
-  const options = pool.pool.config.connectionConfig;
-  const connection = await mysql.createConnection({
-    host: options.host,
-    port: options.port,
-    user: options.user,
-    password: options.password,
-    database: options.database,
-    multipleStatements: true,
-  });
+  // One connection for the whole run: the named lock belongs to it.
+  const connection = await pool.getConnection();
   try {
     const [lock] = await connection.query<RowDataPacket[]>("SELECT GET_LOCK('sluice_migrations', 60) AS got");
     if (lock[0]?.got !== 1) throw new Error('another process holds the migration lock for more than 60 s');
@@ -72,7 +80,7 @@ export async function migrate(
         }
         continue;
       }
-      await connection.query(migration.sql);
+      for (const statement of splitStatements(migration.sql)) await connection.query(statement);
       await connection.query('INSERT INTO schema_migrations (version, name, checksum) VALUES (?, ?, ?)', [
         migration.version,
         migration.name,
@@ -84,6 +92,6 @@ export async function migrate(
     return { applied, current };
   } finally {
     await connection.query("SELECT RELEASE_LOCK('sluice_migrations')").catch(() => undefined);
-    await connection.end().catch(() => undefined);
+    connection.release();
   }
 }
