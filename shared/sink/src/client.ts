@@ -1,0 +1,155 @@
+// The Elasticsearch connection. Sluice supports servers of major 8 and 9, each through the
+// @elastic/elasticsearch client of the same major (the 9.x client sends `compatible-with=9`, which an
+// 8.x server refuses). Everything Sluice sends goes through one narrow `request` function, so the rest
+// of the code does not depend on either client's typings.
+import { Client as Client9 } from '@elastic/elasticsearch';
+import { DependencyError } from '@sluice/core';
+import { Client as Client8 } from 'es8';
+
+export interface EsAuth {
+  apiKey?: string;
+  username?: string;
+  password?: string;
+}
+
+export interface EsOptions {
+  url: string;
+  major: 'auto' | '8' | '9';
+  auth?: EsAuth;
+  /** PEM text of a CA certificate for https. */
+  caCert?: string;
+  requestTimeoutMs: number;
+  maxRetries?: number;
+}
+
+export interface EsRequest {
+  method: 'GET' | 'PUT' | 'POST' | 'DELETE' | 'HEAD';
+  path: string;
+  body?: unknown;
+  /** NDJSON text (bulk). */
+  bulkBody?: string;
+  querystring?: Record<string, string | number | boolean>;
+}
+
+export interface EsResponse<T> {
+  statusCode: number;
+  body: T;
+}
+
+/** The narrow interface the rest of Sluice uses. */
+export interface EsApi {
+  readonly major: 8 | 9;
+  readonly serverVersion: string;
+  request<T = unknown>(
+    req: EsRequest,
+    options?: { ignore?: number[]; signal?: AbortSignal },
+  ): Promise<EsResponse<T>>;
+  close(): Promise<void>;
+}
+
+/** Elasticsearch at a URL, without credentials (for messages). */
+export function describeEsTarget(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.protocol}//${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}`;
+}
+
+function authHeader(auth: EsAuth | undefined): Record<string, string> {
+  if (auth?.apiKey) return { authorization: `ApiKey ${auth.apiKey}` };
+  if (auth?.username) {
+    return {
+      authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password ?? ''}`).toString('base64')}`,
+    };
+  }
+  return {};
+}
+
+/** Asks the server for its version with a plain request (no client major involved). */
+export async function serverVersion(options: EsOptions): Promise<string> {
+  const target = describeEsTarget(options.url);
+  let response: Response;
+  try {
+    response = await fetch(new URL('/', options.url), {
+      headers: { accept: 'application/json', ...authHeader(options.auth) },
+      signal: AbortSignal.timeout(options.requestTimeoutMs),
+    });
+  } catch (error) {
+    throw new DependencyError('Elasticsearch', target, (error as Error).cause ?? error);
+  }
+  if (!response.ok)
+    throw new DependencyError('Elasticsearch', target, new Error(`HTTP ${response.status} on GET /`));
+  const body = (await response.json()) as { version?: { number?: string } };
+  const version = body.version?.number;
+  if (!version)
+    throw new DependencyError('Elasticsearch', target, new Error('GET / did not report a version'));
+  return version;
+}
+
+export async function openElastic(options: EsOptions): Promise<EsApi> {
+  const version = await serverVersion(options);
+  const serverMajor = Number(version.split('.')[0]);
+  const major = options.major === 'auto' ? serverMajor : Number(options.major);
+  if (major !== 8 && major !== 9) {
+    throw new DependencyError(
+      'Elasticsearch',
+      describeEsTarget(options.url),
+      new Error(`unsupported version ${version} (8.x or 9.x)`),
+    );
+  }
+  if (major !== serverMajor) {
+    throw new DependencyError(
+      'Elasticsearch',
+      describeEsTarget(options.url),
+      new Error(`SLUICE_ES_MAJOR=${options.major} but the server runs ${version}`),
+    );
+  }
+  const clientOptions = {
+    node: options.url,
+    requestTimeout: options.requestTimeoutMs,
+    maxRetries: options.maxRetries ?? 0,
+    ...(options.auth?.apiKey ? { auth: { apiKey: options.auth.apiKey } } : {}),
+    ...(options.auth?.username
+      ? { auth: { username: options.auth.username, password: options.auth.password ?? '' } }
+      : {}),
+    ...(options.caCert ? { tls: { ca: options.caCert } } : {}),
+  };
+  const client = major === 9 ? new Client9(clientOptions) : new Client8(clientOptions);
+  // Both majors' transports share this call shape; typing it once keeps the two clients apart.
+  const transport = client.transport as unknown as {
+    request(
+      params: {
+        method: string;
+        path: string;
+        body?: unknown;
+        bulkBody?: string;
+        querystring?: Record<string, unknown>;
+      },
+      options: { meta: true; ignore?: number[]; signal?: AbortSignal },
+    ): Promise<{ statusCode: number | null; body: unknown }>;
+  };
+  return {
+    major,
+    serverVersion: version,
+    async request<T>(
+      req: EsRequest,
+      opts: { ignore?: number[]; signal?: AbortSignal } = {},
+    ): Promise<EsResponse<T>> {
+      const params: {
+        method: string;
+        path: string;
+        body?: unknown;
+        bulkBody?: string;
+        querystring?: Record<string, unknown>;
+      } = { method: req.method, path: req.path };
+      if (req.body !== undefined) params.body = req.body;
+      if (req.bulkBody !== undefined) params.bulkBody = req.bulkBody;
+      if (req.querystring !== undefined) params.querystring = req.querystring;
+      const response = await transport.request(params, {
+        meta: true,
+        ...(opts.ignore ? { ignore: opts.ignore } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      return { statusCode: response.statusCode ?? 0, body: response.body as T };
+    },
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,81 @@
+// Index templates and indices. For every index Sluice writes, an index template of the same name
+// (pattern = the index name) carries the settings Sluice relies on and the table's mappings; the index
+// is created from it before the first write. Calls are remembered per process.
+import type { EsApi } from './client.ts';
+
+export interface IndexDefaults {
+  /** index.gc_deletes: how long delete tombstones keep refusing older versions. */
+  gcDeletes: string;
+  replicas: number;
+  shards: number;
+  refreshInterval: string;
+}
+
+export interface IndexSpec {
+  name: string;
+  mappings?: Record<string, unknown> | undefined;
+  settings?: Record<string, unknown> | undefined;
+}
+
+export function templateBody(spec: IndexSpec, defaults: IndexDefaults): Record<string, unknown> {
+  return {
+    index_patterns: [spec.name],
+    priority: 500,
+    template: {
+      settings: {
+        'index.number_of_shards': defaults.shards,
+        'index.number_of_replicas': defaults.replicas,
+        'index.refresh_interval': defaults.refreshInterval,
+        'index.gc_deletes': defaults.gcDeletes,
+        ...spec.settings,
+      },
+      ...(spec.mappings ? { mappings: spec.mappings } : {}),
+    },
+    _meta: { managed_by: 'sluice' },
+  };
+}
+
+export class IndexManager {
+  private readonly es: EsApi;
+  private readonly defaults: IndexDefaults;
+  private readonly ready = new Map<string, Promise<void>>();
+
+  constructor(es: EsApi, defaults: IndexDefaults) {
+    this.es = es;
+    this.defaults = defaults;
+  }
+
+  /** Puts the template and creates the index if it does not exist (idempotent, concurrent-safe). */
+  ensure(spec: IndexSpec): Promise<void> {
+    let pending = this.ready.get(spec.name);
+    if (!pending) {
+      pending = this.create(spec).catch((error: unknown) => {
+        this.ready.delete(spec.name);
+        throw error;
+      });
+      this.ready.set(spec.name, pending);
+    }
+    return pending;
+  }
+
+  /** Forget what was created (after an index was deleted behind Sluice's back). */
+  forget(name: string): void {
+    this.ready.delete(name);
+  }
+
+  private async create(spec: IndexSpec): Promise<void> {
+    const name = encodeURIComponent(spec.name);
+    await this.es.request({
+      method: 'PUT',
+      path: `/_index_template/${name}`,
+      body: templateBody(spec, this.defaults),
+    });
+    const created = await this.es.request<{ error?: { type?: string } }>(
+      { method: 'PUT', path: `/${name}` },
+      { ignore: [400] },
+    );
+    if (created.statusCode === 400 && created.body.error?.type !== 'resource_already_exists_exception') {
+      throw new Error(`creating index ${spec.name} failed: ${JSON.stringify(created.body.error)}`);
+    }
+  }
+}
