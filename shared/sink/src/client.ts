@@ -63,25 +63,51 @@ function authHeader(auth: EsAuth | undefined): Record<string, string> {
   return {};
 }
 
-/** Asks the server for its version with a plain request (no client major involved). */
+/**
+ * Asks the server for its version with plain requests (no client major involved): GET / first, then
+ * the local node's info, since some distributions (the integ-test-zip) have no root endpoint.
+ */
 export async function serverVersion(options: EsOptions): Promise<string> {
   const target = describeEsTarget(options.url);
-  let response: Response;
-  try {
-    response = await fetch(new URL('/', options.url), {
-      headers: { accept: 'application/json', ...authHeader(options.auth) },
-      signal: AbortSignal.timeout(options.requestTimeoutMs),
-    });
-  } catch (error) {
-    throw new DependencyError('Elasticsearch', target, (error as Error).cause ?? error);
+  const get = async (path: string): Promise<{ status: number; body: unknown }> => {
+    let response: Response;
+    try {
+      response = await fetch(new URL(path, options.url), {
+        headers: { accept: 'application/json', ...authHeader(options.auth) },
+        signal: AbortSignal.timeout(options.requestTimeoutMs),
+      });
+    } catch (error) {
+      throw new DependencyError('Elasticsearch', target, (error as Error).cause ?? error);
+    }
+    const text = await response.text();
+    try {
+      return { status: response.status, body: JSON.parse(text) };
+    } catch {
+      return { status: response.status, body: undefined };
+    }
+  };
+  const root = await get('/');
+  const fromRoot = (root.body as { version?: { number?: string } } | undefined)?.version?.number;
+  if (root.status === 200 && fromRoot) return fromRoot;
+  if (root.status === 401 || root.status === 403) {
+    throw new DependencyError(
+      'Elasticsearch',
+      target,
+      new Error(`HTTP ${root.status}: check the credentials`),
+    );
   }
-  if (!response.ok)
-    throw new DependencyError('Elasticsearch', target, new Error(`HTTP ${response.status} on GET /`));
-  const body = (await response.json()) as { version?: { number?: string } };
-  const version = body.version?.number;
-  if (!version)
-    throw new DependencyError('Elasticsearch', target, new Error('GET / did not report a version'));
-  return version;
+  const nodes = await get('/_nodes/_local?filter_path=nodes.*.version');
+  const found = Object.values(
+    (nodes.body as { nodes?: Record<string, { version?: string }> } | undefined)?.nodes ?? {},
+  )[0]?.version;
+  if (nodes.status !== 200 || !found) {
+    throw new DependencyError(
+      'Elasticsearch',
+      target,
+      new Error(`cannot read the server version (HTTP ${nodes.status})`),
+    );
+  }
+  return found;
 }
 
 export async function openElastic(options: EsOptions): Promise<EsApi> {

@@ -1,0 +1,179 @@
+# shellcheck shell=bash
+# Canal 1.1.7 from Maven Central jars, in Kafka mode: reads the stack's MariaDB binlog as a replica
+# (user canal) and publishes flat JSON messages to $KAFKA_TOPIC, every change of a table on the
+# partition of its table name. Canal 1.1.7 is the first release that decodes MariaDB >= 10.6 DDL
+# events; its deployer jar is not on Maven Central, so deploy/local/canal/SluiceCanalLauncher.java
+# (compiled here on fetch) starts the server from the 1.1.7 modules. Config templates are in
+# deploy/local/canal/; the rendered config, the position (data/sluice/meta.dat) and the pinned
+# first start position (data/start-position) are in $STACK_DIR/canal/. Canal needs mariadb and
+# kafka up (and the topic, made by kafka_after_up); stack.sh starts it after them.
+
+CANAL_VERSION=1.1.7 # the launcher is written against this version's classes
+CANAL_DESTINATION=sluice
+# server id Canal announces to MariaDB as a replica (MariaDB's own is 7301)
+CANAL_SLAVE_ID=${SLUICE_STACK_CANAL_SLAVE_ID:-7302}
+
+canal_dir() { printf '%s/canal' "$STACK_DIR"; }
+
+# Canal listens on no port here: in Kafka mode the client server (11111) is not started, the admin
+# server is not configured, and there is no 1.1.7 metrics exporter on Maven Central. $CANAL_PORT is
+# the number reserved for it, shown by status (and checked free before a start, like the others).
+canal_port() { printf '%s' "$CANAL_PORT"; }
+
+canal_version() { printf '%s' "$CANAL_VERSION"; }
+
+canal_fetch() {
+  mvn_fetch canal \
+    "com.alibaba.otter:canal.server:$CANAL_VERSION" \
+    "com.alibaba.otter:connector.kafka:$CANAL_VERSION" || return 1
+  canal_compile
+}
+
+# Compiles the launcher into $CACHE_DIR/canal/launcher, again only when its source or the jar list
+# changed.
+canal_compile() {
+  local src=$HERE/canal/SluiceCanalLauncher.java out=$CACHE_DIR/canal/launcher lib=$CACHE_DIR/canal/lib
+  local sum home
+  sum=$({
+    cat "$src"
+    ls "$lib"
+  } | sha256sum | cut -d' ' -f1)
+  if [ -f "$out/SluiceCanalLauncher.class" ] && [ "$(cat "$out/.source.sha256" 2>/dev/null)" = "$sum" ]; then
+    return 0
+  fi
+  home=$(java_home_for 17) || {
+    fail canal "no JDK 17 or newer under /usr/lib/jvm (or set SLUICE_STACK_JAVA_HOME)"
+    return 1
+  }
+  [ -x "$home/bin/javac" ] || {
+    fail canal "$home has no javac: install a JDK (openjdk-17-jdk-headless), not only a JRE"
+    return 1
+  }
+  log "canal: compiling the launcher"
+  rm -rf "$out.tmp"
+  mkdir -p "$out.tmp"
+  if ! "$home/bin/javac" --release 17 -encoding UTF-8 -nowarn -cp "$lib/*" -d "$out.tmp" "$src" \
+    >"$CACHE_DIR/canal/javac.log" 2>&1; then
+    fail canal "javac failed on $src" "$CACHE_DIR/canal/javac.log"
+    return 1
+  fi
+  echo "$sum" >"$out.tmp/.source.sha256"
+  rm -rf "$out"
+  mv "$out.tmp" "$out"
+}
+
+# canal_render <template> <output> NAME=value...: copies a template, replacing every @NAME@.
+canal_render() {
+  local text kv out=$2
+  text=$(<"$1")
+  shift 2
+  for kv in "$@"; do
+    text=${text//"@${kv%%=*}@"/"${kv#*=}"}
+  done
+  if [[ $text =~ @[A-Z_]+@ ]]; then
+    fail canal "$out: ${BASH_REMATCH[0]} is not filled in"
+    return 1
+  fi
+  printf '%s\n' "$text" >"$out"
+}
+
+# canal_binlog_holds <file> <position>: MariaDB's binlog still has that file, at least that long.
+canal_binlog_holds() {
+  mariadb_sql 'SHOW BINARY LOGS' |
+    awk -v f="$1" -v p="$2" '$1 == f && $2 + 0 >= p + 0 { ok = 1 } END { exit !ok }'
+}
+
+# Where Canal starts reading. With an acknowledged position in meta.dat Canal resumes there.
+# Without one (first start, or no change published yet), it starts at data/start-position, taken
+# from SHOW MASTER STATUS once, before the very first start: a restart before the first
+# acknowledgement then still starts at the same place instead of at the (later) end of the binlog.
+# A saved position the binlog no longer holds (MariaDB wiped, or binlog expired while Canal was
+# down) cannot be resumed: it is set aside with a warning and Canal starts over at the end.
+canal_start_position() {
+  local data=$1 meta pin file pos
+  meta=$data/$CANAL_DESTINATION/meta.dat
+  pin=$data/start-position
+  if [ -f "$meta" ]; then
+    file=$(grep -o '"journalName":"[^"]*"' "$meta" | head -n 1 | cut -d'"' -f4 || true)
+    pos=$(grep -o '"position":[0-9]*' "$meta" | head -n 1 | cut -d: -f2 || true)
+    if [ -n "$file" ] && [ -n "$pos" ]; then
+      canal_binlog_holds "$file" "$pos" && return 0
+      log "canal: WARNING: the acknowledged position $file:$pos is not in MariaDB's binlog any more;" \
+        "starting over at the end of the binlog (changes in between are not published); old position" \
+        "kept in $meta.stale"
+      mv -f "$meta" "$meta.stale"
+      rm -f "$pin"
+    fi
+  fi
+  if [ -s "$pin" ]; then
+    read -r file pos _ <"$pin"
+    canal_binlog_holds "$file" "$pos" && return 0
+    log "canal: WARNING: the pinned start position $file:$pos is not in MariaDB's binlog any more;" \
+      "pinning the current end of the binlog"
+  fi
+  read -r file pos _ < <(mariadb_sql 'SHOW MASTER STATUS')
+  if [ -z "${file:-}" ] || [ -z "${pos:-}" ]; then
+    fail canal "SHOW MASTER STATUS returned nothing: is the binlog of the stack's MariaDB on?"
+    return 1
+  fi
+  printf '%s %s\n' "$file" "$pos" >"$pin.tmp" && mv -f "$pin.tmp" "$pin"
+  log "canal: start position pinned at $file:$pos"
+}
+
+canal_start() {
+  local dir conf data file pos home
+  dir=$(canal_dir)
+  conf=$dir/conf
+  data=$dir/data
+  if ! mariadb_ready; then
+    fail canal "MariaDB does not answer on $(mariadb_socket): start it first (stack.sh up mariadb kafka canal)"
+    return 1
+  fi
+  if ! port_open "$KAFKA_PORT"; then
+    fail canal "Kafka does not answer on 127.0.0.1:$KAFKA_PORT: start it first (stack.sh up mariadb kafka canal)"
+    return 1
+  fi
+  mkdir -p "$conf/$CANAL_DESTINATION" "$conf/spring" "$data"
+  canal_start_position "$data" || return 1
+  file='' pos=''
+  if [ ! -f "$data/$CANAL_DESTINATION/meta.dat" ] || ! grep -q '"journalName"' "$data/$CANAL_DESTINATION/meta.dat"; then
+    read -r file pos _ <"$data/start-position"
+  fi
+  canal_render "$HERE/canal/canal.properties" "$conf/canal.properties" \
+    DATA_DIR="$data" KAFKA_PORT="$KAFKA_PORT" || return 1
+  canal_render "$HERE/canal/instance.properties" "$conf/$CANAL_DESTINATION/instance.properties" \
+    MARIADB_PORT="$MARIADB_PORT" SLAVE_ID="$CANAL_SLAVE_ID" START_FILE="$file" START_POS="$pos" \
+    META_DB="$META_DB" TOPIC="$KAFKA_TOPIC" PARTITIONS="$KAFKA_PARTITIONS" || return 1
+  cp "$HERE/canal/sluice-instance.xml" "$conf/spring/sluice-instance.xml"
+  cp "$HERE/canal/logback.xml" "$conf/logback.xml"
+  home=$(java_home_for 17) || {
+    fail canal "no JDK 17 or newer under /usr/lib/jvm (or set SLUICE_STACK_JAVA_HOME)"
+    return 1
+  }
+  # conf/ first on the classpath: the instance XML finds canal.properties and
+  # sluice/instance.properties there.
+  start_bg canal "$home/bin/java" -Xms128m -Xmx512m -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError \
+    -Djava.net.preferIPv4Stack=true -Dfile.encoding=UTF-8 \
+    -Dlogback.configurationFile="$conf/logback.xml" \
+    -cp "$conf:$CACHE_DIR/canal/launcher:$CACHE_DIR/canal/lib/*" \
+    SluiceCanalLauncher "$conf/canal.properties"
+}
+
+# Ready when this run's log (start_bg keeps the previous one as canal.log.1) shows the Kafka worker
+# running and a binlog dump request sent after the last dump error, if any: Canal retries a failed
+# dump every 10-20 s, logging "dump address ... has an error" each time.
+canal_ready() {
+  local logf
+  logf=$(log_file canal)
+  [ -f "$logf" ] || return 1
+  awk '
+    /COM_BINLOG_DUMP with position/ { dump = NR }
+    /dump address .* has an error/ { failed = NR }
+    /the MQ producer: .* is running now/ { worker = 1 }
+    END { exit !(worker && dump > failed) }
+  ' "$logf"
+}
+
+# On TERM the launcher finishes the Kafka batch in flight, writes the position and closes the
+# producer: a few seconds at most.
+canal_stop() { stop_pid canal 30; }

@@ -1,0 +1,4 @@
+export * from './http.ts';
+export * from './lifecycle.ts';
+export * from './logger.ts';
+export * from './metrics.ts';

@@ -1,0 +1,50 @@
+// Logging: pino, JSON lines on stdout, child loggers bound to service, shard, table, batch. Anything
+// that looks like a credential is redacted before it is written.
+import { type Logger, pino } from 'pino';
+
+export type { Logger } from 'pino';
+
+const REDACT = [
+  'password',
+  '*.password',
+  'apiKey',
+  '*.apiKey',
+  'authorization',
+  '*.authorization',
+  '*.headers.authorization',
+  'token',
+  '*.token',
+];
+
+/** Replaces user:password@ in URLs inside a string. */
+export function redactText(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)([^:/@\s]*):([^@/\s]+)@/gi, '$1$2:***@');
+}
+
+export function createLogger(service: string, level = 'info', destination?: NodeJS.WritableStream): Logger {
+  return pino(
+    {
+      name: `sluice-${service}`,
+      level,
+      base: { service, pid: process.pid },
+      redact: { paths: REDACT, censor: '***' },
+      formatters: { level: (label) => ({ level: label }) },
+      hooks: {
+        logMethod(args, method) {
+          const scrubbed = args.map((arg) => (typeof arg === 'string' ? redactText(arg) : arg));
+          method.apply(this, scrubbed as Parameters<typeof method>);
+        },
+      },
+      serializers: {
+        err: (error: unknown) => {
+          const serialized = pino.stdSerializers.err(error as Error);
+          if (typeof serialized.message === 'string') serialized.message = redactText(serialized.message);
+          if (typeof serialized.stack === 'string') serialized.stack = redactText(serialized.stack);
+          return serialized;
+        },
+      },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    destination ?? pino.destination({ dest: 1, sync: false }),
+  );
+}
