@@ -184,6 +184,18 @@ test('dead letters are stored with reason, origin and payload, and can be marked
       payload: '{}',
     },
   ]);
+  // The same message redelivered by Kafka (same position) is stored once.
+  await dlq.add([
+    {
+      stage: 'ingest',
+      reason: 'invalid_json',
+      detail: 'again',
+      topic: 'sluice.canal',
+      partition: 2,
+      offset: 12345,
+      payload: null,
+    },
+  ]);
   const all = await dlq.list();
   assert.equal(all.length, 2);
   assert.deepEqual(all[0]?.payload, Buffer.from([0xff, 0x00, 0x7b]));

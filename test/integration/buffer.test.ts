@@ -33,11 +33,12 @@ const entry = (shard: number, pk: string, version: number, json = `{"v":${versio
 });
 
 test('newer version wins regardless of arrival order; older and duplicate versions are refused', async () => {
-  assert.deepEqual(await buffer.upsert([entry(0, 'a', 5)], 100), { applied: 1, refused: 0 });
-  assert.deepEqual(await buffer.upsert([entry(0, 'a', 3)], 200), { applied: 0, refused: 1 });
-  assert.deepEqual(await buffer.upsert([entry(0, 'a', 5)], 300), { applied: 0, refused: 1 });
+  assert.deepEqual(await buffer.upsert([entry(0, 'a', 5)], 100), { inserted: 1, replaced: 0, refused: 0 });
+  assert.deepEqual(await buffer.upsert([entry(0, 'a', 3)], 200), { inserted: 0, replaced: 0, refused: 1 });
+  assert.deepEqual(await buffer.upsert([entry(0, 'a', 5)], 300), { inserted: 0, replaced: 0, refused: 1 });
   assert.deepEqual(await buffer.upsert([entry(0, 'a', 9), entry(0, 'a', 7)], 400), {
-    applied: 1,
+    inserted: 0,
+    replaced: 1,
     refused: 1,
   });
 

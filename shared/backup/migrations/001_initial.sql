@@ -79,7 +79,7 @@ CREATE TABLE IF NOT EXISTS dead_letter (
   payload LONGBLOB NULL COMMENT 'the raw message (ingest) or the record JSON (flush)',
   replay_count INT NOT NULL DEFAULT 0,
   replayed_time TIMESTAMP(3) NULL,
+  UNIQUE KEY uk_source (stage, topic, kafka_partition, kafka_offset) COMMENT 'a redelivered message is stored once',
   KEY idx_reason (reason, created_time),
-  KEY idx_created (created_time),
-  KEY idx_source (topic, kafka_partition, kafka_offset)
+  KEY idx_created (created_time)
 ) ENGINE = InnoDB;

@@ -49,6 +49,7 @@ export class DeadLetterRepository implements DeadLetterSink {
     this.pool = pool;
   }
 
+  /** Stores entries; a message already stored from the same Kafka position is not stored twice. */
   async add(entries: readonly DeadLetterInput[]): Promise<void> {
     if (entries.length === 0) return;
     const params: Array<string | number | Buffer | null> = [];
@@ -69,7 +70,7 @@ export class DeadLetterRepository implements DeadLetterSink {
       );
     }
     await this.pool.query(
-      `INSERT INTO dead_letter
+      `INSERT IGNORE INTO dead_letter
        (stage, reason, detail, topic, kafka_partition, kafka_offset, table_name, primary_key, version, payload)
        VALUES ${values.join(', ')}`,
       params,

@@ -2,7 +2,7 @@
 // settles what it wrote with ack (compare-and-delete) or retryLater (backoff). No KEYS/SCAN anywhere:
 // each shard's pending index is a sorted set. No TTL: unsynced data stays until it is flushed.
 import { type BufferEntry, type BufferedRecord, decodeValue, type ShardKeys, shardKeys } from './layout.ts';
-import { installScripts, pairReply, type RedisLike, type ScriptName } from './scripts.ts';
+import { installScripts, numbers, type RedisLike, type ScriptName } from './scripts.ts';
 
 export interface BufferOptions {
   prefix: string;
@@ -16,7 +16,11 @@ export interface BufferOptions {
 }
 
 export interface UpsertResult {
-  applied: number;
+  /** Rows that were not buffered before. */
+  inserted: number;
+  /** Buffered older versions overwritten (merged away before reaching Elasticsearch). */
+  replaced: number;
+  /** Changes not newer than the buffered version. */
   refused: number;
 }
 
@@ -86,10 +90,11 @@ export class RedisBuffer implements BufferWriter, ShardBuffer {
         calls.push(this.run.upsertIfNewer(...args));
       }
     }
-    const result: UpsertResult = { applied: 0, refused: 0 };
+    const result: UpsertResult = { inserted: 0, replaced: 0, refused: 0 };
     for (const reply of await Promise.all(calls)) {
-      const [applied, refused] = pairReply(reply, 'upsert-if-newer');
-      result.applied += applied;
+      const [inserted = 0, replaced = 0, refused = 0] = numbers(reply, 3, 'upsert-if-newer');
+      result.inserted += inserted;
+      result.replaced += replaced;
       result.refused += refused;
     }
     return result;
@@ -112,7 +117,7 @@ export class RedisBuffer implements BufferWriter, ShardBuffer {
     for (let i = 0; i < items.length; i += this.options.chunk) {
       const args: Array<string | number> = [rec, pending, delay, attempts];
       for (const item of items.slice(i, i + this.options.chunk)) args.push(item.field, item.version);
-      const [d, k] = pairReply(await this.run.ackIfVersion(...args), 'ack-if-version');
+      const [d = 0, k = 0] = numbers(await this.run.ackIfVersion(...args), 2, 'ack-if-version');
       deleted += d;
       kept += k;
     }

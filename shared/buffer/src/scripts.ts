@@ -41,8 +41,10 @@ export function installScripts(redis: RedisLike): Record<ScriptName, Command> {
   return commands;
 }
 
-export function pairReply(reply: unknown, what: string): [number, number] {
-  if (!Array.isArray(reply) || reply.length !== 2)
+/** A reply of `count` integers, or an error naming the script. */
+export function numbers(reply: unknown, count: number, what: string): number[] {
+  if (!Array.isArray(reply) || reply.length !== count) {
     throw new Error(`unexpected reply from ${what}: ${String(reply)}`);
-  return [Number(reply[0]), Number(reply[1])];
+  }
+  return reply.map(Number);
 }

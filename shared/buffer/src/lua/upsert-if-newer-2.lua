@@ -7,12 +7,13 @@
   ARGV[1]          now (ms)
   ARGV[2..]        triples: field, version, value (the full "<version>|…" string)
 
-  Returns {applied, refused}: refused counts changes whose version is not newer than the buffered
-  one (stale or duplicate). A field already buffered keeps its place in pending (or delay).
+  Returns {inserted, replaced, refused}: inserted = rows not buffered before; replaced = a buffered
+  older version overwritten (merged: it will never be written); refused = not newer than the buffered
+  version (stale or duplicate). A field already buffered keeps its place in pending (or delay).
 ]]
 local rec, pending = KEYS[1], KEYS[2]
 local now = ARGV[1]
-local applied, refused = 0, 0
+local inserted, replaced, refused = 0, 0, 0
 for i = 2, #ARGV, 3 do
   local field, version, value = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
   local current = redis.call('HGET', rec, field)
@@ -22,12 +23,12 @@ for i = 2, #ARGV, 3 do
       refused = refused + 1
     else
       redis.call('HSET', rec, field, value)
-      applied = applied + 1
+      replaced = replaced + 1
     end
   else
     redis.call('HSET', rec, field, value)
     redis.call('ZADD', pending, now, field)
-    applied = applied + 1
+    inserted = inserted + 1
   end
 end
-return {applied, refused}
+return {inserted, replaced, refused}
