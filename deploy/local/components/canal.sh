@@ -4,8 +4,9 @@
 # partition of its table name. Canal 1.1.7 is the first release that decodes MariaDB >= 10.6 DDL
 # events; its deployer jar is not on Maven Central, so deploy/local/canal/SluiceCanalLauncher.java
 # (compiled here on fetch) starts the server from the 1.1.7 modules. Config templates are in
-# deploy/local/canal/; the rendered config, the position (data/sluice/meta.dat) and the pinned
-# first start position (data/start-position) are in $STACK_DIR/canal/. Canal needs mariadb and
+# deploy/local/canal/; the rendered config, the position (data/sluice/meta.dat), the history of
+# table structures (data/sluice/h2.mv.db) and the pinned first start position
+# (data/start-position) are in $STACK_DIR/canal/. Canal needs mariadb and
 # kafka up (and the topic, made by kafka_after_up); stack.sh starts it after them.
 
 CANAL_VERSION=1.1.7 # the launcher is written against this version's classes
@@ -83,6 +84,20 @@ canal_binlog_holds() {
     awk -v f="$1" -v p="$2" '$1 == f && $2 + 0 >= p + 0 { ok = 1 } END { exit !ok }'
 }
 
+# canal_set_aside <data dir> <why>: moves the position and the table-structure history of the
+# destination into data/stale-<time>/, so Canal starts over at the end of the binlog.
+canal_set_aside() {
+  local data=$1 why=$2 dest stale f
+  dest=$data/$CANAL_DESTINATION
+  stale=$data/stale-$(date +%Y%m%d-%H%M%S)
+  mkdir -p "$stale"
+  for f in "$dest"/meta.dat "$dest"/h2.* "$data/start-position"; do
+    [ -e "$f" ] && mv -f "$f" "$stale/"
+  done
+  log "canal: WARNING: $why; starting over at the end of the binlog (changes in between are not" \
+    "published); the old position and structure history are in $stale"
+}
+
 # Where Canal starts reading. With an acknowledged position in meta.dat Canal resumes there.
 # Without one (first start, or no change published yet), it starts at data/start-position, taken
 # from SHOW MASTER STATUS once, before the very first start: a restart before the first
@@ -98,30 +113,27 @@ canal_start_position() {
     pos=$(grep -o '"position":[0-9]*' "$meta" | head -n 1 | cut -d: -f2 || true)
     if [ -n "$file" ] && [ -n "$pos" ]; then
       canal_binlog_holds "$file" "$pos" && return 0
-      log "canal: WARNING: the acknowledged position $file:$pos is not in MariaDB's binlog any more;" \
-        "starting over at the end of the binlog (changes in between are not published); old position" \
-        "kept in $meta.stale"
-      mv -f "$meta" "$meta.stale"
-      rm -f "$pin"
+      canal_set_aside "$data" "the acknowledged position $file:$pos is not in MariaDB's binlog any more"
     fi
   fi
   if [ -s "$pin" ]; then
     read -r file pos _ <"$pin"
     canal_binlog_holds "$file" "$pos" && return 0
-    log "canal: WARNING: the pinned start position $file:$pos is not in MariaDB's binlog any more;" \
-      "pinning the current end of the binlog"
+    canal_set_aside "$data" "the pinned start position $file:$pos is not in MariaDB's binlog any more"
   fi
   read -r file pos _ < <(mariadb_sql 'SHOW MASTER STATUS')
   if [ -z "${file:-}" ] || [ -z "${pos:-}" ]; then
     fail canal "SHOW MASTER STATUS returned nothing: is the binlog of the stack's MariaDB on?"
     return 1
   fi
-  printf '%s %s\n' "$file" "$pos" >"$pin.tmp" && mv -f "$pin.tmp" "$pin"
+  # With a time (ms) beside file:position Canal starts exactly there; without one it would scan
+  # the binlog file back to the previous commit and replay the DDL logged after it.
+  printf '%s %s %s\n' "$file" "$pos" "$(date +%s%3N)" >"$pin.tmp" && mv -f "$pin.tmp" "$pin"
   log "canal: start position pinned at $file:$pos"
 }
 
 canal_start() {
-  local dir conf data file pos home
+  local dir conf data file pos time home
   dir=$(canal_dir)
   conf=$dir/conf
   data=$dir/data
@@ -133,18 +145,21 @@ canal_start() {
     fail canal "Kafka does not answer on 127.0.0.1:$KAFKA_PORT: start it first (stack.sh up mariadb kafka canal)"
     return 1
   fi
-  mkdir -p "$conf/$CANAL_DESTINATION" "$conf/spring" "$data"
+  mkdir -p "$conf/$CANAL_DESTINATION" "$conf/spring" "$conf/tsdb" "$data"
   canal_start_position "$data" || return 1
-  file='' pos=''
+  file='' pos='' time=''
   if [ ! -f "$data/$CANAL_DESTINATION/meta.dat" ] || ! grep -q '"journalName"' "$data/$CANAL_DESTINATION/meta.dat"; then
-    read -r file pos _ <"$data/start-position"
+    read -r file pos time _ <"$data/start-position"
   fi
   canal_render "$HERE/canal/canal.properties" "$conf/canal.properties" \
     DATA_DIR="$data" KAFKA_PORT="$KAFKA_PORT" || return 1
   canal_render "$HERE/canal/instance.properties" "$conf/$CANAL_DESTINATION/instance.properties" \
-    MARIADB_PORT="$MARIADB_PORT" SLAVE_ID="$CANAL_SLAVE_ID" START_FILE="$file" START_POS="$pos" \
+    DATA_DIR="$data" MARIADB_PORT="$MARIADB_PORT" SLAVE_ID="$CANAL_SLAVE_ID" START_FILE="$file" START_POS="$pos" START_TIME="$time" \
     META_DB="$META_DB" TOPIC="$KAFKA_TOPIC" PARTITIONS="$KAFKA_PARTITIONS" || return 1
   cp "$HERE/canal/sluice-instance.xml" "$conf/spring/sluice-instance.xml"
+  cp "$HERE/canal/tsdb.xml" "$conf/spring/sluice-tsdb.xml"
+  cp "$HERE/canal/tsdb-history-mapper.xml" "$conf/tsdb/meta-history-mapper.xml"
+  cp "$HERE/canal/tsdb-snapshot-mapper.xml" "$conf/tsdb/meta-snapshot-mapper.xml"
   cp "$HERE/canal/logback.xml" "$conf/logback.xml"
   home=$(java_home_for 17) || {
     fail canal "no JDK 17 or newer under /usr/lib/jvm (or set SLUICE_STACK_JAVA_HOME)"
@@ -160,17 +175,20 @@ canal_start() {
 }
 
 # Ready when this run's log (start_bg keeps the previous one as canal.log.1) shows the Kafka worker
-# running and a binlog dump request sent after the last dump error, if any: Canal retries a failed
-# dump every 10-20 s, logging "dump address ... has an error" each time.
+# running and the binlog dump requested after the start position was found, with no dump error
+# since. (A dump request is also logged while Canal scans a binlog file to find its start, before
+# "find start position successfully"; a failed dump is retried every 10-20 s, each time logging
+# "dump address ... has an error".)
 canal_ready() {
   local logf
   logf=$(log_file canal)
   [ -f "$logf" ] || return 1
   awk '
     /COM_BINLOG_DUMP with position/ { dump = NR }
+    /find start position successfully/ { found = NR }
     /dump address .* has an error/ { failed = NR }
     /the MQ producer: .* is running now/ { worker = 1 }
-    END { exit !(worker && dump > failed) }
+    END { exit !(worker && found > failed && dump > found) }
   ' "$logf"
 }
 

@@ -107,6 +107,16 @@ export class BackupRepository implements BackupWriter, BackupSettler {
     return changed;
   }
 
+  /** Makes a dead-lettered row pending again (its dead letter is being replayed). */
+  async reopen(shard: number, row: SettledRow): Promise<number> {
+    const [result] = await this.pool.query<ResultSetHeader>(
+      `UPDATE buffer_backup SET sync_state = 0, synced_time = NULL
+       WHERE shard = ? AND table_name = ? AND primary_key = ? AND version = ? AND sync_state = 2`,
+      [shard, row.tableName, row.primaryKey, row.version],
+    );
+    return result.affectedRows;
+  }
+
   /** Unsynced rows of a shard in primary-key order, after a keyset cursor. */
   async listUnsynced(
     shard: number,

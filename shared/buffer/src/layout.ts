@@ -5,7 +5,7 @@
 //   {p:c:07}:pending   ZSET  field -> time first buffered (ms): oldest first, age of the shard
 //   {p:c:07}:delay     ZSET  field -> when a failed record may be retried (ms)
 //   {p:c:07}:attempts  HASH  field -> failed attempts
-import { type ChangeRecord, type Op, type Row, shardLabel } from '@sluice/core';
+import { type ChangeRecord, type Op, shardLabel } from '@sluice/core';
 
 export interface ShardKeys {
   rec: string;
@@ -77,12 +77,17 @@ export interface BufferEntry {
   value: string;
 }
 
-export function toEntry(record: ChangeRecord, shard: number, document: Row | null): BufferEntry {
-  const json = record.op === 'delete' || document === null ? '' : JSON.stringify(document);
+/** `json` is the document text (null or ignored for deletes). */
+export function toEntry(record: ChangeRecord, shard: number, json: string | null): BufferEntry {
   return {
     shard,
     field: recordField(record.tableKey, record.pk),
     version: record.version,
-    value: encodeValue(record.version, record.sourceTs, record.op, json),
+    value: encodeValue(
+      record.version,
+      record.sourceTs,
+      record.op,
+      record.op === 'delete' ? '' : (json ?? ''),
+    ),
   };
 }

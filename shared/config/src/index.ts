@@ -1,2 +1,3 @@
 export * from './load.ts';
+export * from './mapping-file.ts';
 export * from './settings.ts';

@@ -247,6 +247,13 @@ export const SETTINGS = {
     '1h',
     'index.gc_deletes of Sluice indices: how long a delete tombstone refuses stale writes.',
   ),
+  esReplicas: setting(
+    'SLUICE_ES_REPLICAS',
+    'es.replicas',
+    int(0, 10),
+    1,
+    'number_of_replicas of the indices Sluice creates (0 on a single node).',
+  ),
   mappingFile: setting(
     'SLUICE_MAPPING_FILE',
     'mapping_file',

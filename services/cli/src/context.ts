@@ -1,0 +1,17 @@
+// Shared set-up of CLI commands: settings from --config and the environment, a logger.
+
+import { loadSettings, type SettingName, type SettingValues } from '@sluice/config';
+import { createLogger, type Logger } from '@sluice/runtime';
+import type { Command } from 'commander';
+
+export function settingsOf(
+  command: Command,
+  overrides: Partial<Record<SettingName, unknown>> = {},
+): SettingValues {
+  const configFile = command.optsWithGlobals<{ config?: string }>().config;
+  return loadSettings({ ...(configFile ? { configFile } : {}), overrides });
+}
+
+export function loggerOf(service: string, settings: SettingValues): Logger {
+  return createLogger(service, settings.logLevel);
+}

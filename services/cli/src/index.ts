@@ -1,0 +1,2 @@
+export * from './exit.ts';
+export * from './replay.ts';

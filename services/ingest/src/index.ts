@@ -1,0 +1,3 @@
+export * from './plan.ts';
+export * from './runner.ts';
+export * from './service.ts';

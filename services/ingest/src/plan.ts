@@ -1,0 +1,148 @@
+// What one Kafka batch becomes (pure): buffer entries, backup rows, dead letters and counts.
+
+import type { BackupRow, DeadLetterInput } from '@sluice/backup';
+import type { BufferEntry } from '@sluice/buffer';
+import { toEntry } from '@sluice/buffer';
+import {
+  type ChangeRecord,
+  collapseByRow,
+  type Mapping,
+  type ParseOutcome,
+  shardOfRow,
+  shardOfTable,
+} from '@sluice/core';
+
+export interface ParsedMessage {
+  offset: string;
+  raw: Buffer | null;
+  /** undefined when the offset was at or below the partition's applied offset (a replay). */
+  outcome: ParseOutcome | undefined;
+}
+
+export interface PlanContext {
+  topic: string;
+  partition: number;
+  shards: number;
+  mapping: Mapping;
+  /** Where each table was first seen (topic, partition) in this generation. */
+  placeOf: (tableKey: string) => { topic: string; partition: number } | undefined;
+}
+
+export interface BatchPlan {
+  entries: BufferEntry[];
+  backupRows: BackupRow[];
+  deadLetters: DeadLetterInput[];
+  /** Per "<table>|<type>" message counts. */
+  messages: Map<string, number>;
+  replayed: number;
+  ignored: number;
+  merged: number;
+  records: { upsert: number; delete: number };
+}
+
+export function planBatch(parsed: readonly ParsedMessage[], ctx: PlanContext): BatchPlan {
+  const plan: BatchPlan = {
+    entries: [],
+    backupRows: [],
+    deadLetters: [],
+    messages: new Map(),
+    replayed: 0,
+    ignored: 0,
+    merged: 0,
+    records: { upsert: 0, delete: 0 },
+  };
+  const origin = (offset: string) => ({ topic: ctx.topic, partition: ctx.partition, offset });
+  const dead = (m: ParsedMessage, reason: DeadLetterInput['reason'], detail: string, tableName?: string) => {
+    plan.deadLetters.push({
+      stage: 'ingest',
+      reason,
+      detail,
+      ...origin(m.offset),
+      ...(tableName ? { tableName } : {}),
+      payload: m.raw,
+    });
+  };
+  const count = (key: string) => plan.messages.set(key, (plan.messages.get(key) ?? 0) + 1);
+
+  const records: Array<{ record: ChangeRecord; json: string | null; shard: number }> = [];
+  for (const m of parsed) {
+    const outcome = m.outcome;
+    if (outcome === undefined) {
+      plan.replayed++;
+      continue;
+    }
+    switch (outcome.kind) {
+      case 'invalid':
+        count(`${outcome.table ? `${outcome.database}.${outcome.table}` : '-'}|INVALID`);
+        dead(
+          m,
+          outcome.reason,
+          outcome.detail,
+          outcome.table ? `${outcome.database}.${outcome.table}` : undefined,
+        );
+        break;
+      case 'ignored':
+        count('-|QUERY');
+        plan.ignored++;
+        break;
+      case 'ddl': {
+        const key = `${outcome.database}.${outcome.table}`;
+        count(`${key}|${outcome.type}`);
+        dead(m, outcome.reason, `${outcome.type}: ${outcome.sql.slice(0, 2000)}`, key);
+        break;
+      }
+      case 'rows': {
+        const key = `${outcome.database}.${outcome.table}`;
+        count(`${key}|${outcome.type}`);
+        const route = ctx.mapping.route(outcome.database, outcome.table);
+        if (route.action === 'ignore') {
+          plan.ignored++;
+          break;
+        }
+        if (route.action === 'deadletter') {
+          dead(m, 'unmapped_table', `no mapping covers ${key}`, key);
+          break;
+        }
+        const place = ctx.placeOf(key);
+        if (place && (place.topic !== ctx.topic || place.partition !== ctx.partition)) {
+          dead(
+            m,
+            'table_moved_partition',
+            `${key} was first seen in ${place.topic}[${place.partition}], now in ${ctx.topic}[${ctx.partition}]`,
+            key,
+          );
+          break;
+        }
+        const { mapping } = route;
+        for (const record of outcome.records) {
+          const shard = mapping.rowSharded
+            ? shardOfRow(record.tableKey, record.pk, ctx.shards)
+            : shardOfTable(record.tableKey, ctx.shards);
+          const doc = record.row === null ? null : mapping.project(record.row);
+          records.push({ record, json: doc === null ? null : JSON.stringify(doc), shard });
+        }
+        break;
+      }
+    }
+  }
+
+  const { records: newest, merged } = collapseByRow(records.map((r) => r.record));
+  plan.merged = merged;
+  const byRecord = new Map(records.map((r) => [r.record, r]));
+  for (const record of newest) {
+    const planned = byRecord.get(record);
+    if (!planned) continue;
+    plan.records[record.op]++;
+    plan.entries.push(toEntry(record, planned.shard, planned.json));
+    plan.backupRows.push({
+      shard: planned.shard,
+      tableName: record.tableKey,
+      primaryKey: record.pk,
+      version: record.version,
+      op: record.op === 'delete' ? 'd' : 'u',
+      data: planned.json,
+      sourceTs: record.sourceTs,
+    });
+  }
+  return plan;
+}

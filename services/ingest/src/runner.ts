@@ -1,0 +1,156 @@
+// The ingest step for one batch of one partition:
+//   parse → route → (replayed offsets refused) → collapse per row → Redis (compare-by-version)
+//   → dead letters + backup rows + applied offset (one MySQL transaction) → return (the caller commits
+//   the Kafka offset).
+// Redis goes first: a crash after it replays the batch, which Redis refuses by version and the backup
+// then records. Offsets at or below the partition's applied offset are replays (e.g. a consumer-group
+// reset) and are refused before they reach the buffer.
+import type { BackupWriter, DeadLetterSink } from '@sluice/backup';
+import type { BufferWriter } from '@sluice/buffer';
+import { type Mapping, parseFlatMessage } from '@sluice/core';
+import type { IngestMetrics, Logger } from '@sluice/runtime';
+import type { SourceBatch } from '@sluice/source';
+import { type ParsedMessage, planBatch } from './plan.ts';
+
+export interface IngestDeps {
+  buffer: BufferWriter;
+  backup: BackupWriter;
+  deadLetters: DeadLetterSink;
+  mapping: Mapping;
+  metrics: IngestMetrics;
+  logger: Logger;
+}
+
+export interface IngestSettings {
+  shards: number;
+  generation: number;
+  maxRowBytes: number;
+}
+
+export interface BatchResult {
+  messages: number;
+  buffered: number;
+  refused: number;
+  replayed: number;
+  deadLettered: number;
+}
+
+export class IngestRunner {
+  private readonly deps: IngestDeps;
+  private readonly settings: IngestSettings;
+  private readonly applied = new Map<string, number>();
+  private readonly places = new Map<string, { topic: string; partition: number }>();
+
+  constructor(deps: IngestDeps, settings: IngestSettings) {
+    this.deps = deps;
+    this.settings = settings;
+  }
+
+  /** Forget per-partition state (after a rebalance another member may have moved it on). */
+  resetPartitionState(): void {
+    this.applied.clear();
+  }
+
+  private async appliedOffset(topic: string, partition: number): Promise<number> {
+    const key = `${topic}:${partition}`;
+    let offset = this.applied.get(key);
+    if (offset === undefined) {
+      const offsets = await this.deps.backup.appliedOffsets(topic, this.settings.generation);
+      offset = offsets.get(partition) ?? -1;
+      this.applied.set(key, offset);
+    }
+    return offset;
+  }
+
+  private async learnPlaces(
+    topic: string,
+    partition: number,
+    parsed: readonly ParsedMessage[],
+  ): Promise<void> {
+    for (const m of parsed) {
+      if (m.outcome?.kind !== 'rows') continue;
+      const key = `${m.outcome.database}.${m.outcome.table}`;
+      if (this.places.has(key)) continue;
+      const place = await this.deps.backup.tablePartition(key, this.settings.generation, topic, partition);
+      this.places.set(key, place);
+    }
+  }
+
+  async process(batch: SourceBatch): Promise<BatchResult> {
+    const started = process.hrtime.bigint();
+    const { topic, partition, messages } = batch;
+    const { metrics, logger } = this.deps;
+    const applied = await this.appliedOffset(topic, partition);
+
+    const parsed: ParsedMessage[] = messages.map((m) => ({
+      offset: m.offset,
+      raw: m.value,
+      outcome:
+        Number(m.offset) <= applied
+          ? undefined
+          : m.value === null
+            ? { kind: 'invalid', reason: 'invalid_shape', detail: 'empty message (null value)' }
+            : parseFlatMessage(m.value, {
+                position: { topic, partition, offset: m.offset },
+                generation: this.settings.generation,
+                maxRowBytes: this.settings.maxRowBytes,
+              }),
+    }));
+    await this.learnPlaces(topic, partition, parsed);
+    const plan = planBatch(parsed, {
+      topic,
+      partition,
+      shards: this.settings.shards,
+      mapping: this.deps.mapping,
+      placeOf: (key) => this.places.get(key),
+    });
+
+    const upserted = plan.entries.length > 0 ? await this.deps.buffer.upsert(plan.entries) : undefined;
+    await this.deps.deadLetters.add(plan.deadLetters);
+    const last = messages[messages.length - 1];
+    const lastOffset = last ? Number(last.offset) : -1;
+    const progress =
+      lastOffset > applied
+        ? [{ topic, partition, generation: this.settings.generation, offset: lastOffset }]
+        : [];
+    await this.deps.backup.commitBatch(plan.backupRows, progress);
+    if (lastOffset > applied) this.applied.set(`${topic}:${partition}`, lastOffset);
+
+    for (const [key, n] of plan.messages) {
+      const [table = '-', type = '-'] = key.split('|');
+      metrics.messages.inc({ table, type }, n);
+    }
+    if (plan.records.upsert) metrics.records.inc({ op: 'upsert' }, plan.records.upsert);
+    if (plan.records.delete) metrics.records.inc({ op: 'delete' }, plan.records.delete);
+    if (plan.merged) metrics.merged.inc({ stage: 'batch' }, plan.merged);
+    if (upserted?.replaced) metrics.merged.inc({ stage: 'buffer' }, upserted.replaced);
+    if (upserted?.refused) metrics.refused.inc({ reason: 'older_than_buffered' }, upserted.refused);
+    if (plan.replayed) metrics.refused.inc({ reason: 'replayed_offset' }, plan.replayed);
+    for (const d of plan.deadLetters) {
+      metrics.errors.inc({ reason: d.reason });
+      metrics.dlq.inc({ reason: d.reason });
+    }
+    if (plan.deadLetters.length > 0) {
+      logger.warn(
+        {
+          topic,
+          partition,
+          deadLetters: plan.deadLetters.map((d) => ({
+            offset: d.offset,
+            reason: d.reason,
+            table: d.tableName,
+          })),
+        },
+        `${plan.deadLetters.length} message(s) dead-lettered`,
+      );
+    }
+    metrics.batchSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    return {
+      messages: messages.length,
+      buffered: plan.entries.length,
+      refused: upserted?.refused ?? 0,
+      replayed: plan.replayed,
+      deadLettered: plan.deadLetters.length,
+    };
+  }
+}

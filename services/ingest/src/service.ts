@@ -1,0 +1,126 @@
+// Wiring of the ingest service: settings → connections (each checked, with a clear error naming the
+// dependency and its address) → migrations → Kafka consumer → HTTP endpoint → signals.
+import { BackupRepository, DeadLetterRepository, migrate, openPool } from '@sluice/backup';
+import { openRedis, RedisBuffer } from '@sluice/buffer';
+import { loadMapping, type SettingValues } from '@sluice/config';
+import { createRegistry, ingestMetrics, Lifecycle, type Logger, startHttp } from '@sluice/runtime';
+import { KafkaSource } from '@sluice/source';
+import { IngestRunner } from './runner.ts';
+
+export const INGEST_HTTP_PORT = 9401;
+
+export interface IngestHandle {
+  lifecycle: Lifecycle;
+  httpPort: number;
+  stop(): Promise<void>;
+}
+
+export async function startIngest(settings: SettingValues, logger: Logger): Promise<IngestHandle> {
+  const lifecycle = new Lifecycle({ logger, forceExitMs: settings.drainTimeoutMs + 5000 });
+  const registry = createRegistry('ingest');
+  const metrics = ingestMetrics(registry);
+  const mapping = loadMapping(settings.mappingFile, settings.esIndexPrefix);
+
+  const pool = await openPool(settings.metaMysqlUrl);
+  lifecycle.onStop('mysql', () => pool.end());
+  const migrated = await migrate(pool);
+  if (migrated.applied.length > 0) logger.info({ applied: migrated.applied }, 'metadata schema migrated');
+
+  const redis = await openRedis(settings.redisUrl, {
+    connectionName: 'sluice-ingest',
+    onError: (error) => logger.warn({ err: error }, 'redis connection error'),
+  });
+  lifecycle.onStop('redis', async () => {
+    await redis.quit();
+  });
+  const buffer = new RedisBuffer(redis, {
+    prefix: settings.redisPrefix,
+    cluster: settings.cluster,
+    shards: settings.shards,
+  });
+
+  const runner = new IngestRunner(
+    {
+      buffer,
+      backup: new BackupRepository(pool),
+      deadLetters: new DeadLetterRepository(pool),
+      mapping,
+      metrics,
+      logger,
+    },
+    { shards: settings.shards, generation: settings.sourceGeneration, maxRowBytes: settings.maxRowBytes },
+  );
+
+  const source = new KafkaSource({
+    brokers: settings.kafkaBrokers,
+    clientId: `${settings.kafkaClientId}-ingest`,
+    groupId: settings.kafkaGroup,
+    topics: settings.kafkaTopics,
+    fromBeginning: settings.kafkaFromBeginning,
+    concurrency: settings.parallelism,
+    maxBatchMessages: 2000,
+    logger,
+    onLag: (topic, partition, lag) => metrics.lag.set({ topic, partition: String(partition) }, lag),
+    onRebalance: () => runner.resetPartitionState(),
+  });
+  await source.connect();
+
+  // Backpressure: pause every partition above the high watermark, resume below the low one.
+  let pending = 0;
+  const watermark = setInterval(async () => {
+    try {
+      pending = await buffer.totalPending();
+      if (!source.isPaused() && pending >= settings.highWatermark) {
+        source.pause();
+        metrics.paused.set(1);
+        logger.warn(
+          { pending, high: settings.highWatermark },
+          'buffer above the high watermark: pausing Kafka',
+        );
+      } else if (source.isPaused() && pending <= settings.lowWatermark) {
+        source.resume();
+        metrics.paused.set(0);
+        logger.info(
+          { pending, low: settings.lowWatermark },
+          'buffer below the low watermark: resuming Kafka',
+        );
+      }
+    } catch (error) {
+      logger.warn({ err: error }, 'watermark check failed');
+    }
+  }, 1000);
+  watermark.unref();
+  lifecycle.onStop('watermark', () => clearInterval(watermark));
+
+  await source.run((batch) => runner.process(batch).then(() => undefined));
+  lifecycle.onStop('kafka', () => source.stop());
+
+  const http = await startHttp(settings.httpHost, settings.httpPort ?? INGEST_HTTP_PORT, registry, {
+    live: () => lifecycle.state !== 'failed',
+    ready: () => {
+      const reasons: string[] = [];
+      if (lifecycle.state !== 'running') reasons.push(`state ${lifecycle.state}`);
+      return { ready: reasons.length === 0, reasons };
+    },
+    status: () => ({
+      service: 'ingest',
+      state: lifecycle.state,
+      paused: source.isPaused(),
+      pending,
+      topics: settings.kafkaTopics,
+      group: settings.kafkaGroup,
+    }),
+  });
+  lifecycle.onStop('http', () => http.close());
+  lifecycle.running();
+  logger.info(
+    {
+      httpPort: http.port,
+      topics: settings.kafkaTopics,
+      group: settings.kafkaGroup,
+      shards: settings.shards,
+    },
+    'ingest running',
+  );
+  return { lifecycle, httpPort: http.port, stop: () => lifecycle.stop(0) };
+}

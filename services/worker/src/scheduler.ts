@@ -1,0 +1,127 @@
+// Per-shard flush scheduling with BullMQ: one queue and one Job Scheduler per shard (`every` = the
+// window), created once and never removed; a worker runs BullMQ Workers only for the queues of the
+// shards it owns, opens one when it gains a shard and closes it when it loses one.
+
+import { shardLabel } from '@sluice/core';
+import type { Logger } from '@sluice/runtime';
+import { Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+
+export interface SchedulerOptions {
+  /** BullMQ key prefix; braces make it one Redis Cluster slot. */
+  prefix: string;
+  cluster: string;
+  windowMs: number;
+  /** Longest a closing shard waits for its flush in flight before it is abandoned. */
+  drainTimeoutMs: number;
+  logger: Logger;
+}
+
+/** A flush of the shard; it must stop writing once `signal` is aborted (the shard was taken away). */
+export type ShardJob = (shard: number, signal: AbortSignal) => Promise<void>;
+
+export function queueName(cluster: string, shard: number): string {
+  return `flush-${cluster}-${shardLabel(shard)}`;
+}
+
+export const SCHEDULER_ID = 'flush';
+
+export class FlushScheduler {
+  private readonly connection: Redis;
+  private readonly options: SchedulerOptions;
+  private readonly workers = new Map<number, Worker>();
+  private readonly aborts = new Map<number, AbortController>();
+
+  constructor(connection: Redis, options: SchedulerOptions) {
+    this.connection = connection;
+    this.options = options;
+  }
+
+  private queue(shard: number): Queue {
+    return new Queue(queueName(this.options.cluster, shard), {
+      connection: this.connection,
+      prefix: this.options.prefix,
+    });
+  }
+
+  /** Creates (or updates) the Job Scheduler of each shard; idempotent. */
+  async ensureSchedulers(shards: Iterable<number>): Promise<void> {
+    for (const shard of shards) {
+      const queue = this.queue(shard);
+      try {
+        const existing = await queue.getJobScheduler(SCHEDULER_ID);
+        if (existing?.every === this.options.windowMs) continue;
+        await queue.upsertJobScheduler(
+          SCHEDULER_ID,
+          { every: this.options.windowMs },
+          {
+            name: 'flush',
+            data: { shard },
+            opts: { removeOnComplete: true, removeOnFail: { count: 50 } },
+          },
+        );
+      } finally {
+        await queue.close();
+      }
+    }
+  }
+
+  owned(): number[] {
+    return [...this.workers.keys()].sort((a, b) => a - b);
+  }
+
+  /** Starts processing the shard's flush jobs (one at a time). */
+  own(shard: number, job: ShardJob): void {
+    if (this.workers.has(shard)) return;
+    const log = this.options.logger.child({ shard });
+    const abort = new AbortController();
+    this.aborts.set(shard, abort);
+    const worker = new Worker(
+      queueName(this.options.cluster, shard),
+      async () => {
+        if (!abort.signal.aborted) await job(shard, abort.signal);
+      },
+      {
+        connection: this.connection,
+        prefix: this.options.prefix,
+        concurrency: 1,
+        lockDuration: Math.max(30_000, this.options.windowMs * 4),
+        stalledInterval: 30_000,
+        maxStalledCount: 1,
+        drainDelay: 5,
+        removeOnComplete: { count: 0 },
+        removeOnFail: { count: 50 },
+      },
+    );
+    worker.on('failed', (j, error) => log.warn({ err: error, job: j?.id }, 'flush job failed'));
+    worker.on('error', (error) => log.warn({ err: error }, 'flush worker error'));
+    this.workers.set(shard, worker);
+  }
+
+  /** Stops taking the shard's jobs; the flush in flight may finish within the drain bound. */
+  async release(shard: number): Promise<void> {
+    const worker = this.workers.get(shard);
+    const abort = this.aborts.get(shard);
+    if (!worker || !abort) return;
+    this.workers.delete(shard);
+    this.aborts.delete(shard);
+    const closed = worker.close();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.options.drainTimeoutMs);
+    });
+    const outcome = await Promise.race([closed.then(() => 'closed' as const), timeout]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      this.options.logger.warn({ shard }, 'flush did not finish within the drain bound: abandoning it');
+      abort.abort(new Error(`shard ${shard} released`));
+      await worker.close(true);
+    } else {
+      abort.abort(new Error(`shard ${shard} released`));
+    }
+  }
+
+  async releaseAll(): Promise<void> {
+    await Promise.all(this.owned().map((shard) => this.release(shard)));
+  }
+}

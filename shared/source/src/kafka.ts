@@ -1,0 +1,217 @@
+// Kafka as the source of changes. A consumer group with manual commits: a batch's offset is committed
+// only after the handler returned, i.e. after the changes are durable in Redis and the backup table.
+// A failing handler is retried with backoff while the partition waits (nothing is skipped), and
+// consumption can be paused as a whole (backpressure).
+import { backoffDelay, DependencyError, errorMessage } from '@sluice/core';
+import {
+  type Consumer,
+  type EachBatchPayload,
+  Kafka,
+  type KafkaConfig,
+  logLevel,
+  type SASLOptions,
+} from 'kafkajs';
+import type { Logger } from 'pino';
+
+export interface SourceMessage {
+  offset: string;
+  value: Buffer | null;
+  /** Broker timestamp (ms). */
+  timestamp: number;
+}
+
+export interface SourceBatch {
+  topic: string;
+  partition: number;
+  messages: SourceMessage[];
+  /** High watermark of the partition when fetched (for lag). */
+  highWatermark: string;
+}
+
+export type BatchHandler = (batch: SourceBatch) => Promise<void>;
+
+export interface KafkaSourceOptions {
+  brokers: string[];
+  clientId: string;
+  groupId: string;
+  topics: string[];
+  fromBeginning: boolean;
+  /** Partitions handled at once. */
+  concurrency: number;
+  /** Largest number of messages handed to the handler at once. */
+  maxBatchMessages: number;
+  ssl?: boolean | { ca?: string[] };
+  sasl?: SASLOptions;
+  sessionTimeoutMs?: number;
+  logger: Logger;
+  /** Called after every handled batch with the partition's lag. */
+  onLag?: (topic: string, partition: number, lag: number) => void;
+  /** Called when the group assignment changes (cached per-partition state should be dropped). */
+  onRebalance?: () => void;
+}
+
+function kafkaLogCreator(logger: Logger): KafkaConfig['logCreator'] {
+  return () =>
+    ({ level, log }) => {
+      const { message, ...rest } = log;
+      const fields = { kafka: rest.logger ?? 'kafkajs', ...rest };
+      if (level === logLevel.ERROR || level === logLevel.NOTHING) logger.error(fields, message);
+      else if (level === logLevel.WARN) logger.warn(fields, message);
+      else logger.debug(fields, message);
+    };
+}
+
+export function kafkaClient(
+  options: Pick<KafkaSourceOptions, 'brokers' | 'clientId' | 'ssl' | 'sasl' | 'logger'>,
+): Kafka {
+  return new Kafka({
+    clientId: options.clientId,
+    brokers: options.brokers,
+    logLevel: logLevel.WARN,
+    logCreator: kafkaLogCreator(options.logger.child({ component: 'kafka' })),
+    retry: { initialRetryTime: 300, retries: 8, maxRetryTime: 10_000 },
+    ...(options.ssl ? { ssl: options.ssl } : {}),
+    ...(options.sasl ? { sasl: options.sasl } : {}),
+  });
+}
+
+export class KafkaSource {
+  private readonly options: KafkaSourceOptions;
+  private readonly kafka: Kafka;
+  private readonly consumer: Consumer;
+  private paused = false;
+  private stopping = false;
+
+  constructor(options: KafkaSourceOptions) {
+    this.options = options;
+    this.kafka = kafkaClient(options);
+    this.consumer = this.kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: 3000,
+      allowAutoTopicCreation: false,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000, restartOnFailure: async () => true },
+    });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
+      options.logger.info({ assignment: event.payload.memberAssignment }, 'consumer group joined');
+      options.onRebalance?.();
+    });
+    this.consumer.on(this.consumer.events.CRASH, (event) => {
+      options.logger.error({ err: event.payload.error, restart: event.payload.restart }, 'consumer crashed');
+    });
+  }
+
+  /** Connects and subscribes; a DependencyError names the brokers when Kafka cannot be reached. */
+  async connect(): Promise<void> {
+    try {
+      await this.consumer.connect();
+      const admin = this.kafka.admin();
+      await admin.connect();
+      try {
+        const existing = new Set(await admin.listTopics());
+        const missing = this.options.topics.filter((t) => !existing.has(t));
+        if (missing.length > 0) throw new Error(`topic(s) ${missing.join(', ')} do not exist`);
+      } finally {
+        await admin.disconnect();
+      }
+      await this.consumer.subscribe({
+        topics: this.options.topics,
+        fromBeginning: this.options.fromBeginning,
+      });
+    } catch (error) {
+      await this.consumer.disconnect().catch(() => undefined);
+      throw new DependencyError('Kafka', this.options.brokers.join(','), error);
+    }
+  }
+
+  async run(handler: BatchHandler): Promise<void> {
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.concurrency,
+      eachBatch: (payload) => this.eachBatch(payload, handler),
+    });
+  }
+
+  private async eachBatch(payload: EachBatchPayload, handler: BatchHandler): Promise<void> {
+    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    const { topic, partition } = batch;
+    const all = batch.messages;
+    for (let start = 0; start < all.length; start += this.options.maxBatchMessages) {
+      if (!isRunning() || isStale() || this.paused || this.stopping) return;
+      const slice = all.slice(start, start + this.options.maxBatchMessages);
+      const messages: SourceMessage[] = slice.map((m) => ({
+        offset: m.offset,
+        value: m.value,
+        timestamp: Number(m.timestamp),
+      }));
+      const handled = await this.handleWithRetry(
+        { topic, partition, messages, highWatermark: batch.highWatermark },
+        handler,
+        heartbeat,
+        () => isRunning() && !isStale() && !this.stopping,
+      );
+      if (!handled) return;
+      const last = slice[slice.length - 1];
+      if (!last) continue;
+      resolveOffset(last.offset);
+      await this.consumer.commitOffsets([{ topic, partition, offset: String(BigInt(last.offset) + 1n) }]);
+      await heartbeat();
+      const lag = Number(BigInt(batch.highWatermark) - BigInt(last.offset) - 1n);
+      this.options.onLag?.(topic, partition, Math.max(0, lag));
+    }
+  }
+
+  /** Retries the handler until it succeeds or the partition is taken away / the source stops. */
+  private async handleWithRetry(
+    batch: SourceBatch,
+    handler: BatchHandler,
+    heartbeat: () => Promise<void>,
+    stillOurs: () => boolean,
+  ): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await handler(batch);
+        return true;
+      } catch (error) {
+        const delay = backoffDelay(attempt, 200, 10_000, Math.random);
+        this.options.logger.error(
+          { err: error, topic: batch.topic, partition: batch.partition, attempt, retryInMs: delay },
+          `batch failed, retrying: ${errorMessage(error)}`,
+        );
+        const until = Date.now() + delay;
+        while (Date.now() < until) {
+          if (!stillOurs()) return false;
+          await new Promise((resolve) => setTimeout(resolve, Math.min(1000, until - Date.now())));
+          await heartbeat().catch(() => undefined);
+        }
+        if (!stillOurs()) return false;
+      }
+    }
+  }
+
+  /** Stops fetching from every subscribed topic (backpressure); idempotent. */
+  pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.consumer.pause(this.options.topics.map((topic) => ({ topic })));
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.consumer.resume(this.options.topics.map((topic) => ({ topic })));
+  }
+
+  isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Finishes the batch in flight (its commit included) and leaves the group. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.consumer.stop().catch(() => undefined);
+    await this.consumer.disconnect();
+  }
+}
