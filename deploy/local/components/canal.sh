@@ -1,13 +1,13 @@
 # shellcheck shell=bash
 # Canal 1.1.7 from Maven Central jars, in Kafka mode: reads the stack's MariaDB binlog as a replica
-# (user canal) and publishes flat JSON messages to $KAFKA_TOPIC, every change of a table on the
-# partition of its table name. Canal 1.1.7 is the first release that decodes MariaDB >= 10.6 DDL
-# events; its deployer jar is not on Maven Central, so deploy/local/canal/SluiceCanalLauncher.java
-# (compiled here on fetch) starts the server from the 1.1.7 modules. Config templates are in
-# deploy/local/canal/; the rendered config, the position (data/sluice/meta.dat), the history of
-# table structures (data/sluice/h2.mv.db) and the pinned first start position
-# (data/start-position) are in $STACK_DIR/canal/. Canal needs mariadb and
-# kafka up (and the topic, made by kafka_after_up); stack.sh starts it after them.
+# (user canal) and publishes flat JSON messages to $KAFKA_TOPIC, every row change of a table on
+# the partition of its table name. 1.1.7 is the first Canal that decodes the DDL events of
+# MariaDB >= 10.6. Its deployer jar is not on Maven Central, so deploy/local/canal/
+# SluiceCanalLauncher.java, compiled on fetch, starts the server from the 1.1.7 modules; the config
+# templates are beside it. $STACK_DIR/canal/ holds the rendered config (conf/), the acknowledged
+# position (data/sluice/meta.dat), the history of table structures (data/sluice/h2.mv.db) and the
+# pinned first start position (data/start-position). Canal needs mariadb and kafka up (and the
+# topic, made by kafka_after_up): stack.sh starts it after them. It opens no port.
 
 CANAL_VERSION=1.1.7 # the launcher is written against this version's classes
 CANAL_DESTINATION=sluice
@@ -148,14 +148,15 @@ canal_start() {
   mkdir -p "$conf/$CANAL_DESTINATION" "$conf/spring" "$conf/tsdb" "$data"
   canal_start_position "$data" || return 1
   file='' pos='' time=''
-  if [ ! -f "$data/$CANAL_DESTINATION/meta.dat" ] || ! grep -q '"journalName"' "$data/$CANAL_DESTINATION/meta.dat"; then
+  if ! grep -qs '"journalName"' "$data/$CANAL_DESTINATION/meta.dat"; then
     read -r file pos time _ <"$data/start-position"
   fi
   canal_render "$HERE/canal/canal.properties" "$conf/canal.properties" \
     DATA_DIR="$data" KAFKA_PORT="$KAFKA_PORT" || return 1
   canal_render "$HERE/canal/instance.properties" "$conf/$CANAL_DESTINATION/instance.properties" \
-    DATA_DIR="$data" MARIADB_PORT="$MARIADB_PORT" SLAVE_ID="$CANAL_SLAVE_ID" START_FILE="$file" START_POS="$pos" START_TIME="$time" \
-    META_DB="$META_DB" TOPIC="$KAFKA_TOPIC" PARTITIONS="$KAFKA_PARTITIONS" || return 1
+    DATA_DIR="$data" MARIADB_PORT="$MARIADB_PORT" SLAVE_ID="$CANAL_SLAVE_ID" META_DB="$META_DB" \
+    START_FILE="$file" START_POS="$pos" START_TIME="$time" \
+    TOPIC="$KAFKA_TOPIC" PARTITIONS="$KAFKA_PARTITIONS" || return 1
   cp "$HERE/canal/sluice-instance.xml" "$conf/spring/sluice-instance.xml"
   cp "$HERE/canal/tsdb.xml" "$conf/spring/sluice-tsdb.xml"
   cp "$HERE/canal/tsdb-history-mapper.xml" "$conf/tsdb/meta-history-mapper.xml"

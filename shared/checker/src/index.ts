@@ -1,0 +1,3 @@
+export * from './compare.ts';
+export * from './es-target.ts';
+export * from './mysql-source.ts';
