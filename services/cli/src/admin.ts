@@ -8,7 +8,7 @@ import { Recovery } from '@sluice/worker';
 import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
 import { settingsOf } from './context.ts';
-import { replayDeadLetter } from './replay.ts';
+import { type ReplayOutcome, replayDeadLetter } from './replay.ts';
 
 interface Tools {
   settings: SettingValues;
@@ -150,7 +150,7 @@ export function registerAdminCommands(program: Command): void {
             generation: t.settings.sourceGeneration,
             maxRowBytes: t.settings.maxRowBytes,
           };
-          const outcomes = [];
+          const outcomes: ReplayOutcome[] = [];
           for (const entry of entries) outcomes.push(await replayDeadLetter(ctx, entry));
           await t.deadLetters.markReplayed(outcomes.filter((o) => o.ok).map((o) => o.id));
           const ok = outcomes.filter((o) => o.ok).length;

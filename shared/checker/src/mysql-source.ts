@@ -1,6 +1,14 @@
 // Reads a source table the way the pipeline sees it: every column typed by its MySQL type (values.ts,
 // the same conversion Canal's strings go through), projected by the mapping, keyed by the encoded pk.
-import { columnKind, emptyRow, encodePk, type Mapping, type Row, typeValue } from '@sluice/core';
+import {
+  type ColumnType,
+  columnType,
+  emptyRow,
+  encodePk,
+  type Mapping,
+  type Row,
+  typeValue,
+} from '@sluice/core';
 import type { Connection, FieldPacket, Pool, RowDataPacket } from 'mysql2/promise';
 
 interface Column {
@@ -29,6 +37,17 @@ export async function tableColumns(
   };
 }
 
+/** MySQL's text of an ENUM or SET value → the index or bitmask Canal sends for it. */
+function asCanalSends(text: string, type: ColumnType): string {
+  if (type.kind === 'enum' && type.labels) return String(text === '' ? 0 : type.labels.indexOf(text) + 1);
+  if (type.kind === 'set' && type.labels) {
+    let mask = 0n;
+    for (const label of text === '' ? [] : text.split(',')) mask |= 1n << BigInt(type.labels.indexOf(label));
+    return mask.toString();
+  }
+  return text;
+}
+
 const quote = (name: string) => `\`${name.replaceAll('`', '``')}\``;
 
 /** Every row of the table as the document Sluice would index, by encoded pk. */
@@ -42,18 +61,24 @@ export async function readTableDocuments(
   if (route.action !== 'index') return new Map();
   const { columns, pk } = await tableColumns(db, database, table);
   if (pk.length === 0) throw new Error(`${database}.${table} has no primary key`);
-  const kinds = new Map(columns.map((c) => [c.name, columnKind(c.type)]));
+  const types = new Map(columns.map((c) => [c.name, columnType(c.type)]));
   const [rows] = (await db.query({
     sql: `SELECT * FROM ${quote(database)}.${quote(table)}`,
     rowsAsArray: true,
-    // Raw text for every column (bytes for binary ones), as Canal would carry it.
+    // Every value as Canal carries it: text, bytes as ISO-8859-1 text, BIT as a decimal number,
+    // ENUM as its 1-based index and SET as its bitmask.
     typeCast: (field, next) => {
-      const kind = kinds.get(field.name);
-      if (kind === 'binary') {
+      const type = types.get(field.name);
+      if (type === undefined) return next();
+      if (type.kind === 'binary' || type.kind === 'bit') {
         const bytes = field.buffer();
-        return bytes === null ? null : bytes.toString('latin1');
+        if (bytes === null) return null;
+        return type.kind === 'binary'
+          ? bytes.toString('latin1')
+          : BigInt(`0x${bytes.toString('hex') || '0'}`).toString();
       }
-      return kind === undefined ? next() : field.string();
+      const text = field.string();
+      return text === null ? null : asCanalSends(text, type);
     },
   })) as [unknown[][], FieldPacket[]];
   const names = columns.map((c) => c.name);
@@ -64,7 +89,7 @@ export async function readTableDocuments(
     names.forEach((name, i) => {
       const value = values[i] as string | null;
       raw[name] = value;
-      row[name] = typeValue(value, kinds.get(name) ?? 'string');
+      row[name] = typeValue(value, types.get(name) ?? { kind: 'string' });
     });
     const id = encodePk(pk.map((name) => String(raw[name])));
     out.set(id, route.mapping.project(row));

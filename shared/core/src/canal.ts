@@ -10,7 +10,7 @@ import { type ChangeRecord, emptyRow, type Row, type SourcePosition } from './ch
 import type { DeadLetterReason } from './dead-letter.ts';
 import { encodePk } from './pk.ts';
 import { tableKey } from './shard.ts';
-import { columnKind, typeValue } from './values.ts';
+import { columnType, typeValue } from './values.ts';
 import { makeVersion } from './version.ts';
 
 export type RowType = 'INSERT' | 'UPDATE' | 'DELETE';
@@ -178,7 +178,7 @@ export function parseFlatMessage(raw: Buffer | string, ctx: ParseContext): Parse
     const row: Row = emptyRow();
     let bytes = 2;
     for (const [name, value] of Object.entries(after)) {
-      row[name] = typeValue(value, columnKind(Object.hasOwn(types, name) ? (types[name] as string) : ''));
+      row[name] = typeValue(value, columnType(Object.hasOwn(types, name) ? (types[name] as string) : ''));
       bytes += name.length + (value?.length ?? 4) + 6;
     }
     if (bytes > ctx.maxRowBytes) {

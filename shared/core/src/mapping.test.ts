@@ -75,3 +75,16 @@ test('index names are made valid for Elasticsearch', () => {
   assert.equal(sanitizeIndexName('..'), 'idx..');
   assert.ok(Buffer.byteLength(sanitizeIndexName('x'.repeat(300))) <= 255);
 });
+
+test('columns named under json are parsed; other text stays text', () => {
+  const mapping = new Mapping({ tables: { 'shop.a': { columns: { json: ['profile'] } } } });
+  const route = mapping.route('shop', 'a');
+  assert.ok(route.action === 'index');
+  const doc = route.mapping.project(row({ profile: '{"x":[1,2]}', note: '{"y":1}', bad: 'x' }));
+  assert.deepEqual({ ...doc }, { profile: { x: [1, 2] }, note: '{"y":1}', bad: 'x' });
+  const broken = route.mapping.project(row({ profile: '{oops' }));
+  assert.equal(broken.profile, '{oops');
+  const hostile = route.mapping.project(row({ profile: '{"__proto__":{"polluted":true}}' }));
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  assert.ok(Object.hasOwn(hostile.profile as object, '__proto__'));
+});

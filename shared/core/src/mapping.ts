@@ -8,10 +8,11 @@
 //       columns:
 //         include: [id, email] # or exclude: [...]
 //         rename: { name: full_name }
+//         json: [profile]      # parse these text columns as JSON (objects in Elasticsearch)
 //       row_sharded: false     # spread this table's rows over all shards (one very hot table)
 //       mappings: { properties: { email: { type: keyword } } }   # Elasticsearch mappings
 import { z } from 'zod';
-import type { Row } from './change.ts';
+import type { Row, Value } from './change.ts';
 import { emptyRow } from './change.ts';
 
 const columnsSchema = z
@@ -19,6 +20,7 @@ const columnsSchema = z
     include: z.array(z.string().min(1)).optional(),
     exclude: z.array(z.string().min(1)).optional(),
     rename: z.record(z.string(), z.string().min(1)).optional(),
+    json: z.array(z.string().min(1)).optional(),
   })
   .strict()
   .refine((c) => !(c.include && c.exclude), { message: 'use either include or exclude, not both' });
@@ -74,16 +76,27 @@ export function sanitizeIndexName(name: string): string {
   return out;
 }
 
+/** A JSON column's text as its value; text that is not JSON stays text. */
+function parseJsonColumn(value: Value): Value {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value) as Value;
+  } catch {
+    return value;
+  }
+}
+
 function projector(columns: z.output<typeof columnsSchema> | undefined): (row: Row) => Row {
   if (!columns) return (row) => row;
   const include = columns.include ? new Set(columns.include) : undefined;
   const exclude = new Set(columns.exclude ?? []);
   const rename = new Map(Object.entries(columns.rename ?? {}));
+  const json = new Set(columns.json ?? []);
   return (row) => {
     const out = emptyRow();
     for (const [name, value] of Object.entries(row)) {
       if (include ? !include.has(name) : exclude.has(name)) continue;
-      out[rename.get(name) ?? name] = value;
+      out[rename.get(name) ?? name] = json.has(name) ? parseJsonColumn(value) : value;
     }
     return out;
   };

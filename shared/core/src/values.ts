@@ -9,9 +9,14 @@
 //   bit, year          number
 //   date               "YYYY-MM-DD"; datetime/timestamp "YYYY-MM-DDTHH:MM:SS[.fff]" (zero dates → null)
 //   time               string
-//   json               the parsed JSON value (an unparsable value stays a string)
+//   enum               the label: Canal sends the 1-based index ("2"), mapped through the labels of
+//                      the type ("enum('a','b')"); 0 is MySQL's invalid-value '' (empty string)
+//   set                the labels joined by "," (Canal sends the bitmask)
+//   json               the text, as sent (MariaDB reports JSON columns as longtext, and Canal's
+//                      type for a column depends on when it learned the table, so a column is
+//                      parsed only where the mapping file names it under columns.json)
 //   binary/blob types  base64 of the bytes (Canal carries bytes as ISO-8859-1 text)
-//   everything else    string (char, varchar, text, enum, set, …)
+//   everything else    string (char, varchar, text, …)
 import type { Value } from './change.ts';
 
 export type ColumnKind =
@@ -25,7 +30,15 @@ export type ColumnKind =
   | 'time'
   | 'json'
   | 'binary'
+  | 'enum'
+  | 'set'
   | 'string';
+
+export interface ColumnType {
+  kind: ColumnKind;
+  /** Labels of an enum or set type, in declaration order. */
+  labels?: string[];
+}
 
 const KINDS: ReadonlyArray<[RegExp, ColumnKind]> = [
   [/^(tinyint|smallint|mediumint|int|integer|bigint)\b/, 'integer'],
@@ -38,17 +51,37 @@ const KINDS: ReadonlyArray<[RegExp, ColumnKind]> = [
   [/^time\b/, 'time'],
   [/^json\b/, 'json'],
   [/^(binary|varbinary|tinyblob|blob|mediumblob|longblob)\b/, 'binary'],
+  [/^enum\s*\(/, 'enum'],
+  [/^set\s*\(/, 'set'],
 ];
 
-const kindCache = new Map<string, ColumnKind>();
+/** "enum('a','it''s','c,d')" → ["a", "it's", "c,d"]. */
+export function typeLabels(mysqlType: string): string[] {
+  const open = mysqlType.indexOf('(');
+  const labels: string[] = [];
+  const body = mysqlType.slice(open + 1, mysqlType.lastIndexOf(')'));
+  const pattern = /'((?:[^']|'')*)'/g;
+  for (let match = pattern.exec(body); match; match = pattern.exec(body)) {
+    labels.push((match[1] ?? '').replaceAll("''", "'").replaceAll('\\\\', '\\'));
+  }
+  return labels;
+}
 
-export function columnKind(mysqlType: string): ColumnKind {
-  const cached = kindCache.get(mysqlType);
+const typeCache = new Map<string, ColumnType>();
+
+export function columnType(mysqlType: string): ColumnType {
+  const cached = typeCache.get(mysqlType);
   if (cached) return cached;
   const normalized = mysqlType.trim().toLowerCase();
   const kind = KINDS.find(([pattern]) => pattern.test(normalized))?.[1] ?? 'string';
-  if (kindCache.size < 10_000) kindCache.set(mysqlType, kind);
-  return kind;
+  const type: ColumnType =
+    kind === 'enum' || kind === 'set' ? { kind, labels: typeLabels(mysqlType.trim()) } : { kind };
+  if (typeCache.size < 10_000) typeCache.set(mysqlType, type);
+  return type;
+}
+
+export function columnKind(mysqlType: string): ColumnKind {
+  return columnType(mysqlType).kind;
 }
 
 const ZERO_DATE = /^0000-00-00/;
@@ -61,9 +94,9 @@ export function canonicalDecimal(raw: string): string {
   return text;
 }
 
-export function typeValue(raw: string | null, kind: ColumnKind): Value {
+export function typeValue(raw: string | null, type: ColumnType): Value {
   if (raw === null) return null;
-  switch (kind) {
+  switch (type.kind) {
     case 'integer': {
       const n = Number(raw);
       return Number.isSafeInteger(n) && /^-?\d+$/.test(raw) ? n : raw;
@@ -80,12 +113,20 @@ export function typeValue(raw: string | null, kind: ColumnKind): Value {
       return ZERO_DATE.test(raw) ? null : raw;
     case 'datetime':
       return ZERO_DATE.test(raw) ? null : raw.replace(' ', 'T');
-    case 'json':
-      try {
-        return JSON.parse(raw) as Value;
-      } catch {
-        return raw;
+    case 'enum': {
+      if (!/^\d+$/.test(raw) || !type.labels) return raw;
+      const index = Number(raw);
+      return index === 0 ? '' : (type.labels[index - 1] ?? raw);
+    }
+    case 'set': {
+      if (!/^\d+$/.test(raw) || !type.labels) return raw;
+      let mask = BigInt(raw);
+      const chosen: string[] = [];
+      for (let bit = 0; mask > 0n; bit++, mask >>= 1n) {
+        if (mask & 1n) chosen.push(type.labels[bit] ?? `#${bit}`);
       }
+      return chosen.join(',');
+    }
     case 'binary':
       return Buffer.from(raw, 'latin1').toString('base64');
     default:
