@@ -6,7 +6,9 @@ import { test } from 'node:test';
 import { repoRoot } from '../support/stack.ts';
 
 test('the root tsconfig references every package that has a tsconfig', () => {
-  const root = JSON.parse(readFileSync(join(repoRoot, 'tsconfig.json'), 'utf8')) as { references: Array<{ path: string }> };
+  const root = JSON.parse(readFileSync(join(repoRoot, 'tsconfig.json'), 'utf8')) as {
+    references: Array<{ path: string }>;
+  };
   const referenced = new Set(root.references.map((r) => r.path));
   const packages = ['shared', 'services'].flatMap((top) =>
     readdirSync(join(repoRoot, top))
@@ -14,5 +16,6 @@ test('the root tsconfig references every package that has a tsconfig', () => {
       .map((name) => `${top}/${name}`),
   );
   assert.ok(packages.length > 5);
-  for (const path of [...packages, 'test']) assert.ok(referenced.has(path), `${path} is missing from tsconfig.json references`);
+  for (const path of [...packages, 'test'])
+    assert.ok(referenced.has(path), `${path} is missing from tsconfig.json references`);
 });

@@ -114,8 +114,9 @@ stop_pid() {
   rm -f "$(pid_file "$comp")"
 }
 
-# rss_mb <pid>: resident memory of a process in MiB.
-rss_mb() { awk '/^VmRSS:/ {printf "%d", $2 / 1024}' "/proc/$1/status" 2>/dev/null; }
+# rss_mb <pid>: resident memory in MiB of the process and everything in its session (start_bg runs
+# each server in a session of its own, so a launcher and the server it forks count together).
+rss_mb() { ps -s "$1" -o rss= 2>/dev/null | awk '{sum += $1} END {if (NR) printf "%d", sum / 1024}'; }
 
 # java_home_for <min major>: prints a JDK home whose major version is >= the given one.
 java_home_for() {
