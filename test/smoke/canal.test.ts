@@ -19,6 +19,11 @@ after(async () => {
   await db.end();
 });
 
+function rows(m: TappedMessage | undefined): Array<Record<string, string | null>> {
+  assert.ok(m, 'message present');
+  return m.json.data as Array<Record<string, string | null>>;
+}
+
 const of = (table: string, type: string) => (m: TappedMessage) =>
   m.json.table === table && m.json.type === type && JSON.stringify(m.json.data).includes(marker);
 
@@ -43,13 +48,13 @@ test('insert, update and delete of a single-key row arrive as flat messages with
     assert.deepEqual(m.json.pkNames, ['id']);
     assert.equal(typeof m.json.es, 'number');
   }
-  const row = (m: TappedMessage | undefined) => (m?.json.data as Array<Record<string, string | null>>)[0];
+  const row = (m: TappedMessage | undefined) => rows(m)[0];
   assert.equal(row(insert)?.id, id);
   assert.equal(row(insert)?.name, 'Ann');
   assert.equal(row(insert)?.email, `${marker}@example.com`);
   assert.equal(row(update)?.name, 'Ann B');
   assert.deepEqual(
-    Object.keys((update?.json.old as object[])[0] ?? {}).sort(),
+    Object.keys((update?.json.old as object[] | undefined)?.[0] ?? {}).sort(),
     ['balance', 'name', 'updated_at'].sort(),
   );
   assert.equal(row(remove)?.id, id);
@@ -73,8 +78,8 @@ test('changes of a composite-key table arrive with both key columns', async () =
   const [update] = await tap.waitFor('the UPDATE', of('order_items', 'UPDATE'));
   const [remove] = await tap.waitFor('the DELETE', of('order_items', 'DELETE'));
   assert.deepEqual(insert?.json.pkNames, ['order_id', 'sku']);
-  assert.equal((insert?.json.data as unknown[]).length, 2, 'one message for the two-row insert');
-  const updated = update?.json.data as Array<Record<string, string>>;
+  assert.equal(rows(insert).length, 2, 'one message for the two-row insert');
+  const updated = rows(update);
   assert.deepEqual(
     updated.map((r) => [r.order_id, r.sku, r.quantity]).sort(),
     [
@@ -84,7 +89,7 @@ test('changes of a composite-key table arrive with both key columns', async () =
   );
   assert.deepEqual(update?.json.old, [{ quantity: '1' }, { quantity: '2' }]);
   assert.deepEqual(
-    (remove?.json.data as Array<Record<string, string>>).map((r) => [r.order_id, r.sku]),
+    rows(remove).map((r) => [r.order_id, r.sku]),
     [[String(orderId), sku]],
   );
 });
