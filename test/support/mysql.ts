@@ -3,7 +3,10 @@ import mysql from 'mysql2/promise';
 import { stack } from './stack.ts';
 import { uniqueName } from './wait.ts';
 
-/** Creates a fresh database and returns its URL (same credentials as the metadata URL). */
+/**
+ * Creates a fresh database and returns its URL (same credentials as the metadata URL). Names start
+ * with the stack's metadata database name, which Canal does not publish.
+ */
 export async function createTestDatabase(
   prefix = 'sluice_test',
 ): Promise<{ url: string; drop: () => Promise<void> }> {

@@ -1,6 +1,7 @@
 // `sluice` — the command line of Sluice. Settings come from SLUICE_* variables and/or --config.
 import { Command, Option } from 'commander';
 import { registerAdminCommands } from './admin.ts';
+import { registerCheckCommand } from './check.ts';
 import { describeFailure, EXIT } from './exit.ts';
 import { registerServiceCommands } from './services.ts';
 
@@ -12,6 +13,7 @@ const program = new Command('sluice')
 
 registerServiceCommands(program);
 registerAdminCommands(program);
+registerCheckCommand(program);
 
 try {
   await program.parseAsync(process.argv);

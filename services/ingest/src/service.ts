@@ -100,6 +100,7 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
     ready: () => {
       const reasons: string[] = [];
       if (lifecycle.state !== 'running') reasons.push(`state ${lifecycle.state}`);
+      if (!source.hasJoined()) reasons.push('not yet in the consumer group');
       return { ready: reasons.length === 0, reasons };
     },
     status: () => ({

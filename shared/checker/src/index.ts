@@ -1,3 +1,4 @@
+export * from './check.ts';
 export * from './compare.ts';
 export * from './es-target.ts';
 export * from './mysql-source.ts';

@@ -196,6 +196,14 @@ export const SETTINGS = {
     'MySQL metadata database (backup table, sync monitor, dead letters).',
     true,
   ),
+  sourceMysqlUrl: setting(
+    'SLUICE_SOURCE_MYSQL_URL',
+    'source.mysql_url',
+    url('mysql:').optional(),
+    undefined,
+    'The source MySQL, read by `sluice check` and `sluice repair` (a read-only user is enough for check).',
+    true,
+  ),
   backupRetentionMs: setting(
     'SLUICE_BACKUP_RETENTION_MS',
     'meta.backup_retention_ms',

@@ -81,6 +81,7 @@ export class KafkaSource {
   private readonly consumer: Consumer;
   private paused = false;
   private stopping = false;
+  private joined = false;
 
   constructor(options: KafkaSourceOptions) {
     this.options = options;
@@ -94,6 +95,7 @@ export class KafkaSource {
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000, restartOnFailure: async () => true },
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
+      this.joined = true;
       options.logger.info({ assignment: event.payload.memberAssignment }, 'consumer group joined');
       options.onRebalance?.();
     });
@@ -206,6 +208,11 @@ export class KafkaSource {
 
   isPaused(): boolean {
     return this.paused;
+  }
+
+  /** Whether the consumer has joined its group (and so has partitions to read, or none to have). */
+  hasJoined(): boolean {
+    return this.joined;
   }
 
   /** Finishes the batch in flight (its commit included) and leaves the group. */

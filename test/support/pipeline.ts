@@ -1,0 +1,148 @@
+// A private Sluice deployment on the shared stack for one test: its own source database, metadata
+// database, Redis prefix, cluster name, consumer group and index prefix, all removed afterwards.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkTables, isClean, type TableDiff } from '@sluice/checker';
+import { Mapping } from '@sluice/core';
+import { type EsApi, openElastic } from '@sluice/sink';
+import { Redis } from 'ioredis';
+import mysql from 'mysql2/promise';
+import { createTestDatabase } from './mysql.ts';
+import { type ServiceProcess, startService } from './services.ts';
+import { stack } from './stack.ts';
+import { uniqueName, waitFor } from './wait.ts';
+
+export interface Pipeline {
+  id: string;
+  database: string;
+  indexPrefix: string;
+  env: Record<string, string>;
+  sourceUrl: string;
+  metaUrl: string;
+  mapping: Mapping;
+  es: EsApi;
+  services: ServiceProcess[];
+  start(kind: 'ingest' | 'worker', name?: string, extraEnv?: Record<string, string>): Promise<ServiceProcess>;
+  check(tables: readonly string[]): Promise<TableDiff[]>;
+  waitConverged(tables: readonly string[], timeoutMs?: number): Promise<TableDiff[]>;
+  indexStats(table: string): Promise<{ indexTotal: number; deleteTotal: number }>;
+  close(): Promise<void>;
+}
+
+export async function createPipeline(overrides: Record<string, string> = {}): Promise<Pipeline> {
+  const id = uniqueName('e2e').toLowerCase();
+  const database = id;
+  const indexPrefix = `${id.replaceAll('_', '-')}-`;
+  const meta = await createTestDatabase();
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-e2e-'));
+  const mappingDoc = { unmapped: 'ignore', tables: { [`${database}.*`]: null } };
+  const mappingFile = join(dir, 'mapping.json');
+  writeFileSync(mappingFile, JSON.stringify(mappingDoc));
+  const s = stack();
+  const source = new URL(s.sourceMysqlUrl);
+  source.pathname = `/${database}`;
+  const env: Record<string, string> = {
+    SLUICE_CLUSTER: id.replaceAll('_', '-'),
+    SLUICE_REDIS_PREFIX: id,
+    SLUICE_KAFKA_GROUP: id,
+    SLUICE_KAFKA_FROM_BEGINNING: 'false',
+    SLUICE_META_MYSQL_URL: meta.url,
+    SLUICE_MAPPING_FILE: mappingFile,
+    SLUICE_ES_INDEX_PREFIX: indexPrefix,
+    SLUICE_ES_REPLICAS: '0',
+    SLUICE_SOURCE_MYSQL_URL: source.toString(),
+    ...overrides,
+  };
+  const es = await openElastic({ url: s.esUrl, major: 'auto', requestTimeoutMs: 30_000 });
+  const mapping = new Mapping(mappingDoc, indexPrefix);
+  const services: ServiceProcess[] = [];
+  let counter = 0;
+
+  const pipeline: Pipeline = {
+    id,
+    database,
+    indexPrefix,
+    env,
+    sourceUrl: source.toString(),
+    metaUrl: meta.url,
+    mapping,
+    es,
+    services,
+    async start(kind, name, extraEnv = {}) {
+      const service = await startService(name ?? `${kind}-${++counter}`, kind, { ...env, ...extraEnv });
+      services.push(service);
+      return service;
+    },
+    async check(tables) {
+      const db = await mysql.createConnection({ uri: s.sourceMysqlUrl, supportBigNumbers: true });
+      try {
+        return await checkTables(
+          db,
+          es,
+          mapping,
+          tables.map((t) => `${database}.${t}`),
+        );
+      } finally {
+        await db.end();
+      }
+    },
+    async waitConverged(tables, timeoutMs = 180_000) {
+      let last: TableDiff[] = [];
+      try {
+        return await waitFor(
+          'every table to equal its index',
+          async () => {
+            await es.request({ method: 'POST', path: `/${indexPrefix}*/_refresh` }, { ignore: [404] });
+            last = await pipeline.check(tables);
+            return last.length === tables.length && last.every(isClean) ? last : undefined;
+          },
+          { timeoutMs, intervalMs: 2000 },
+        );
+      } catch (error) {
+        const summary = last.map((d) => ({
+          table: d.table,
+          rows: d.rows,
+          docs: d.docs,
+          missing: d.missing.slice(0, 5),
+          stale: d.stale.slice(0, 5),
+          extra: d.extra.slice(0, 5),
+        }));
+        throw new Error(`${(error as Error).message}; last check: ${JSON.stringify(summary)}`);
+      }
+    },
+    async indexStats(table) {
+      const index = mapping.defaultIndex(database, table);
+      const response = await es.request<{
+        _all: { primaries: { indexing: { index_total: number; delete_total: number } } };
+      }>({
+        method: 'GET',
+        path: `/${index}/_stats/indexing`,
+      });
+      const indexing = response.body._all.primaries.indexing;
+      return { indexTotal: indexing.index_total, deleteTotal: indexing.delete_total };
+    },
+    async close() {
+      await Promise.all(services.map((service) => service.stop('SIGTERM').catch(() => service.kill9())));
+      await es
+        .request({ method: 'DELETE', path: `/${indexPrefix}*` }, { ignore: [404] })
+        .catch(() => undefined);
+      await es
+        .request({ method: 'DELETE', path: `/_index_template/${indexPrefix}*` }, { ignore: [404] })
+        .catch(() => undefined);
+      await es.close();
+      const redis = new Redis(s.redisUrl);
+      for (const pattern of [`{${id}:*`, `${id}:*`]) {
+        const stream = redis.scanStream({ match: pattern, count: 1000 });
+        for await (const keys of stream)
+          if ((keys as string[]).length) await redis.del(...(keys as string[]));
+      }
+      await redis.quit();
+      const db = await mysql.createConnection(s.sourceMysqlUrl);
+      await db.query(`DROP DATABASE IF EXISTS \`${database}\``);
+      await db.end();
+      await meta.drop();
+    },
+  };
+  return pipeline;
+}

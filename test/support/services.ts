@@ -1,0 +1,118 @@
+// Runs Sluice's services as real processes (the `sluice` command), each with its own log file, for
+// end-to-end and fault tests.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { repoRoot } from './stack.ts';
+import { waitFor } from './wait.ts';
+
+const SLUICE = `${repoRoot}services/cli/bin/sluice.js`;
+export const LOG_DIR = `${repoRoot}.stack/test-logs`;
+
+export interface ServiceProcess {
+  name: string;
+  child: ChildProcess;
+  logFile: string;
+  httpPort: number;
+  /** Resolves with the exit code (or signal name) when the process ends. */
+  exited: Promise<number | string>;
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | string>;
+  kill9(): Promise<void>;
+}
+
+function runningPort(logFile: string, marker: string): number | undefined {
+  let text = '';
+  try {
+    text = readFileSync(logFile, 'utf8');
+  } catch {
+    return undefined;
+  }
+  for (const line of text.split('\n')) {
+    if (!line.includes(marker)) continue;
+    try {
+      const port = (JSON.parse(line) as { httpPort?: number }).httpPort;
+      if (port) return port;
+    } catch {
+      // not a JSON line
+    }
+  }
+  return undefined;
+}
+
+export async function startService(
+  name: string,
+  command: 'ingest' | 'worker',
+  env: Record<string, string>,
+  { ready = true, timeoutMs = 60_000 } = {},
+): Promise<ServiceProcess> {
+  mkdirSync(LOG_DIR, { recursive: true });
+  const logFile = `${LOG_DIR}/${name}-${Date.now()}.log`;
+  const log = createWriteStream(logFile);
+  const child = spawn(process.execPath, [SLUICE, command], {
+    env: { ...process.env, SLUICE_HTTP_PORT: '0', SLUICE_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
+  });
+  let ended: number | string | undefined;
+  void exited.then((code) => {
+    ended = code;
+  });
+  const httpPort = await waitFor(
+    `${name} to start (log: ${logFile})`,
+    () => {
+      if (ended !== undefined) throw new Error(`${name} exited with ${ended}: see ${logFile}`);
+      return runningPort(logFile, `"msg":"${command} running"`);
+    },
+    { timeoutMs },
+  );
+  if (ready) {
+    await waitFor(
+      `${name} to be ready`,
+      async () => {
+        const response = await fetch(`http://127.0.0.1:${httpPort}/health/ready`).catch(() => undefined);
+        return response?.ok ? true : undefined;
+      },
+      { timeoutMs },
+    );
+  }
+  return {
+    name,
+    child,
+    logFile,
+    httpPort,
+    exited,
+    async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 30_000) {
+      if (ended === undefined) child.kill(signal);
+      const code = await Promise.race([exited, sleep(timeoutMs).then(() => 'timeout' as const)]);
+      if (code === 'timeout') {
+        child.kill('SIGKILL');
+        throw new Error(`${name} did not stop within ${timeoutMs} ms after ${signal}`);
+      }
+      return code;
+    },
+    async kill9() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** Reads a service's metrics and returns the sum of a metric's samples (optionally filtered by labels). */
+export async function metricSum(
+  port: number,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
