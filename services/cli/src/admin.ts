@@ -6,14 +6,13 @@ import { describeSettings, loadMapping, SETTINGS, type SettingValues } from '@sl
 import { createLogger } from '@sluice/runtime';
 import { Recovery } from '@sluice/worker';
 import type { Command } from 'commander';
-import type { Redis } from 'ioredis';
 import { settingsOf } from './context.ts';
 import { type ReplayOutcome, replayDeadLetter } from './replay.ts';
 
 interface Tools {
   settings: SettingValues;
   pool: Pool;
-  redis: Redis;
+  /** Only for commands that asked for Redis. */
   buffer: RedisBuffer;
   backup: BackupRepository;
   deadLetters: DeadLetterRepository;
@@ -24,22 +23,25 @@ async function tools(command: Command, needRedis = true): Promise<Tools> {
   const settings = settingsOf(command);
   const pool = await openPool(settings.metaMysqlUrl);
   await migrate(pool);
-  const redis = needRedis
-    ? await openRedis(settings.redisUrl, { connectionName: 'sluice-cli' })
-    : (undefined as unknown as Redis);
+  const redis = needRedis ? await openRedis(settings.redisUrl, { connectionName: 'sluice-cli' }) : undefined;
+  const buffer = redis
+    ? new RedisBuffer(redis, {
+        prefix: settings.redisPrefix,
+        cluster: settings.cluster,
+        shards: settings.shards,
+      })
+    : undefined;
   return {
     settings,
     pool,
-    redis,
-    buffer: new RedisBuffer(redis, {
-      prefix: settings.redisPrefix,
-      cluster: settings.cluster,
-      shards: settings.shards,
-    }),
+    get buffer(): RedisBuffer {
+      if (!buffer) throw new Error('this command was not given a Redis connection');
+      return buffer;
+    },
     backup: new BackupRepository(pool),
     deadLetters: new DeadLetterRepository(pool),
     close: async () => {
-      if (needRedis) await redis.quit();
+      if (redis) await redis.quit();
       await pool.end();
     },
   };

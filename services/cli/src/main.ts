@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { registerAdminCommands } from './admin.ts';
 import { registerCheckCommand } from './check.ts';
 import { describeFailure, EXIT } from './exit.ts';
+import { registerLoadtestCommand } from './loadtest.ts';
 import { registerServiceCommands } from './services.ts';
 
 const program = new Command('sluice')
@@ -14,6 +15,7 @@ const program = new Command('sluice')
 registerServiceCommands(program);
 registerAdminCommands(program);
 registerCheckCommand(program);
+registerLoadtestCommand(program);
 
 try {
   await program.parseAsync(process.argv);

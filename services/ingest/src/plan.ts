@@ -72,15 +72,21 @@ export function planBatch(parsed: readonly ParsedMessage[], ctx: PlanContext): B
       continue;
     }
     switch (outcome.kind) {
-      case 'invalid':
-        count(`${outcome.table ? `${outcome.database}.${outcome.table}` : '-'}|INVALID`);
-        dead(
-          m,
-          outcome.reason,
-          outcome.detail,
-          outcome.table ? `${outcome.database}.${outcome.table}` : undefined,
-        );
+      case 'invalid': {
+        const key = outcome.table ? `${outcome.database}.${outcome.table}` : undefined;
+        count(`${key ?? '-'}|INVALID`);
+        // A bad message of a table the mapping skips on purpose is skipped with it.
+        if (
+          key &&
+          outcome.database &&
+          ctx.mapping.route(outcome.database, outcome.table ?? '').action === 'ignore'
+        ) {
+          plan.ignored++;
+          break;
+        }
+        dead(m, outcome.reason, outcome.detail, key);
         break;
+      }
       case 'ignored':
         count('-|QUERY');
         plan.ignored++;
@@ -88,6 +94,10 @@ export function planBatch(parsed: readonly ParsedMessage[], ctx: PlanContext): B
       case 'ddl': {
         const key = `${outcome.database}.${outcome.table}`;
         count(`${key}|${outcome.type}`);
+        if (outcome.table && ctx.mapping.route(outcome.database, outcome.table).action === 'ignore') {
+          plan.ignored++;
+          break;
+        }
         dead(m, outcome.reason, `${outcome.type}: ${outcome.sql.slice(0, 2000)}`, key);
         break;
       }

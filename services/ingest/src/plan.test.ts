@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Mapping, parseFlatMessage, shardOfTable } from '@sluice/core';
+import { type ParsedMessage, type PlanContext, planBatch } from './plan.ts';
+
+const message = (fields: Record<string, unknown>) =>
+  JSON.stringify({
+    database: 'shop',
+    table: 'items',
+    pkNames: ['id'],
+    isDdl: false,
+    type: 'INSERT',
+    es: 1000,
+    ts: 1001,
+    mysqlType: { id: 'int', name: 'varchar(9)' },
+    data: [{ id: '1', name: 'a' }],
+    old: null,
+    ...fields,
+  });
+
+function parsed(offset: number, raw: string, replay = false): ParsedMessage {
+  const position = { topic: 't', partition: 2, offset: String(offset) };
+  return {
+    offset: String(offset),
+    raw: Buffer.from(raw),
+    outcome: replay ? undefined : parseFlatMessage(raw, { position, generation: 0, maxRowBytes: 1 << 20 }),
+  };
+}
+
+const ctx = (mapping: Mapping, place?: { topic: string; partition: number }): PlanContext => ({
+  topic: 't',
+  partition: 2,
+  shards: 16,
+  mapping,
+  placeOf: () => place,
+});
+
+test('rows become buffer entries and backup rows with the newest version per row', () => {
+  const plan = planBatch(
+    [
+      parsed(10, message({})),
+      parsed(11, message({ type: 'UPDATE', data: [{ id: '1', name: 'b' }], old: [{ name: 'a' }] })),
+      parsed(12, message({ data: [{ id: '2', name: 'c' }] })),
+    ],
+    ctx(new Mapping({})),
+  );
+  assert.equal(plan.merged, 1);
+  assert.deepEqual(
+    plan.backupRows.map((r) => [r.primaryKey, r.version, r.data]),
+    [
+      ['1', 11, '{"id":1,"name":"b"}'],
+      ['2', 12, '{"id":2,"name":"c"}'],
+    ],
+  );
+  assert.equal(plan.entries[0]?.shard, shardOfTable('shop.items', 16));
+  assert.equal(plan.entries[0]?.value, '11|1000|u|{"id":1,"name":"b"}');
+  assert.deepEqual(plan.records, { upsert: 2, delete: 0 });
+  assert.equal(plan.messages.get('shop.items|INSERT'), 2);
+});
+
+test('replayed offsets are refused; DDL, bad messages and unmapped tables are dead-lettered with their position', () => {
+  const plan = planBatch(
+    [
+      parsed(5, message({}), true),
+      parsed(6, message({ isDdl: true, type: 'ALTER', sql: 'ALTER TABLE items ADD x INT', data: null })),
+      parsed(7, '{broken'),
+      parsed(8, message({ database: 'other', table: 'x' })),
+    ],
+    ctx(new Mapping({ unmapped: 'deadletter', tables: { 'shop.*': null } })),
+  );
+  assert.equal(plan.replayed, 1);
+  assert.deepEqual(
+    plan.deadLetters.map((d) => [d.offset, d.reason, d.tableName]),
+    [
+      ['6', 'ddl_not_applied', 'shop.items'],
+      ['7', 'invalid_json', undefined],
+      ['8', 'unmapped_table', 'other.x'],
+    ],
+  );
+  assert.ok(
+    plan.deadLetters.every((d) => d.topic === 't' && d.partition === 2 && Buffer.isBuffer(d.payload)),
+  );
+  assert.equal(plan.entries.length, 0);
+});
+
+test('tables the mapping skips are skipped with their DDL and bad messages, not dead-lettered', () => {
+  const plan = planBatch(
+    [
+      parsed(1, message({ database: 'skip' })),
+      parsed(
+        2,
+        message({
+          database: 'skip',
+          isDdl: true,
+          type: 'CREATE',
+          sql: 'CREATE TABLE items (id INT)',
+          data: null,
+        }),
+      ),
+      parsed(3, message({ database: 'skip', pkNames: [] })),
+    ],
+    ctx(new Mapping({ exclude: ['skip.*'] })),
+  );
+  assert.equal(plan.ignored, 3);
+  assert.equal(plan.deadLetters.length, 0);
+  assert.equal(plan.entries.length, 0);
+});
+
+test('a table arriving in another partition than recorded is dead-lettered, not silently refused', () => {
+  const plan = planBatch([parsed(3, message({}))], ctx(new Mapping({}), { topic: 't', partition: 0 }));
+  assert.deepEqual(
+    plan.deadLetters.map((d) => d.reason),
+    ['table_moved_partition'],
+  );
+  assert.equal(plan.entries.length, 0);
+});
+
+test('a row-sharded table spreads its rows over shards', () => {
+  const rows = Array.from({ length: 200 }, (_, i) => ({ id: String(i), name: 'x' }));
+  const plan = planBatch(
+    [parsed(1, message({ data: rows }))],
+    ctx(new Mapping({ tables: { 'shop.items': { row_sharded: true } } })),
+  );
+  assert.ok(new Set(plan.entries.map((e) => e.shard)).size > 8);
+});
