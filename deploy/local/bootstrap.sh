@@ -32,10 +32,13 @@ fi
 NODE_BIN=$("$REPO_DIR/deploy/local/node.sh")
 export PATH="$NODE_BIN:$PATH"
 
-# npm packages: install when node_modules is missing or older than the lock file.
+# npm packages: install when node_modules is missing or older than the lock file. `npm install`
+# (which keeps the locked versions), not `npm ci`: the registry mirror lacks the other platforms'
+# builds of some optional binaries (Biome, Turborepo), which the lock therefore cannot list, and
+# `npm ci` refuses such a lock.
 stamp=$REPO_DIR/node_modules/.package-lock.json
 if [ ! -f "$stamp" ] || [ "$REPO_DIR/package-lock.json" -nt "$stamp" ]; then
-  say "installing npm packages (npm ci)"
-  (cd "$REPO_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+  say "installing npm packages"
+  (cd "$REPO_DIR" && npm install --no-audit --no-fund --loglevel=error)
 fi
 say "ready: node $(node -v), npm $(npm -v), java $(java -version 2>&1 | awk -F'"' '/version/ {print $2; exit}')"

@@ -1,0 +1,210 @@
+// The flush runner against real Redis, MySQL and Elasticsearch: outcomes of every kind settle the
+// buffer and the backup as designed.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import {
+  BackupRepository,
+  DeadLetterRepository,
+  migrate,
+  openPool,
+  type Pool,
+  SyncMonitorRepository,
+} from '@sluice/backup';
+import { encodeValue, RedisBuffer, recordField } from '@sluice/buffer';
+import { FencedError, Mapping, shardOfTable } from '@sluice/core';
+import { createLogger, createRegistry, flushMetrics } from '@sluice/runtime';
+import { type EsApi, IndexManager, openElastic } from '@sluice/sink';
+import { FlushRunner } from '@sluice/worker';
+import { Redis } from 'ioredis';
+import type { RowDataPacket } from 'mysql2/promise';
+import { createTestDatabase } from '../support/mysql.ts';
+import { stack } from '../support/stack.ts';
+import { uniqueName } from '../support/wait.ts';
+
+let redis: Redis;
+let pool: Pool;
+let drop: () => Promise<void>;
+let es: EsApi;
+let buffer: RedisBuffer;
+let backup: BackupRepository;
+let runner: FlushRunner;
+const prefix = `${uniqueName('flush').toLowerCase()}-`;
+const table = 'shop.items';
+const mapping = new Mapping(
+  { tables: { 'shop.items': { mappings: { properties: { qty: { type: 'integer' } } } } } },
+  prefix,
+);
+const index = mapping.defaultIndex('shop', 'items');
+const shard = shardOfTable(table, 16);
+const noFence = { check: () => undefined };
+
+before(async () => {
+  redis = new Redis(stack().redisUrl);
+  const db = await createTestDatabase();
+  drop = db.drop;
+  pool = await openPool(db.url);
+  await migrate(pool);
+  es = await openElastic({ url: stack().esUrl, major: 'auto', requestTimeoutMs: 30_000 });
+  buffer = new RedisBuffer(redis, { prefix, cluster: 't', shards: 16, retryBaseMs: 1000 });
+  backup = new BackupRepository(pool);
+  runner = new FlushRunner(
+    {
+      buffer,
+      backup,
+      deadLetters: new DeadLetterRepository(pool),
+      monitor: new SyncMonitorRepository(pool),
+      es,
+      indices: new IndexManager(es, { gcDeletes: '1h', replicas: 0, shards: 1, refreshInterval: '1s' }),
+      mapping,
+      metrics: flushMetrics(createRegistry('test')),
+      logger: createLogger('test', 'silent'),
+    },
+    { workerId: 'test', batchSize: 1000, windowMs: 30_000, maxRetry: 1, bulkMaxBytes: 64 * 1024 },
+  );
+});
+
+after(async () => {
+  await buffer.clear();
+  await es.request({ method: 'DELETE', path: `/${index}` }, { ignore: [404] });
+  await es.request({ method: 'DELETE', path: `/_index_template/${index}` }, { ignore: [404] });
+  await es.close();
+  await redis.quit();
+  await pool.end();
+  await drop();
+});
+
+async function put(pk: string, version: number, doc: Record<string, unknown> | null): Promise<void> {
+  const json = doc === null ? '' : JSON.stringify(doc);
+  const op = doc === null ? 'delete' : 'upsert';
+  await buffer.upsert([
+    { shard, field: recordField(table, pk), version, value: encodeValue(version, Date.now(), op, json) },
+  ]);
+  await backup.commitBatch(
+    [
+      {
+        shard,
+        tableName: table,
+        primaryKey: pk,
+        version,
+        op: op === 'delete' ? 'd' : 'u',
+        data: doc === null ? null : json,
+        sourceTs: Date.now(),
+      },
+    ],
+    [],
+  );
+}
+
+async function getDoc(id: string): Promise<{ found: boolean; version?: number; source?: unknown }> {
+  const r = await es.request<{ found: boolean; _version?: number; _source?: unknown }>(
+    { method: 'GET', path: `/${index}/_doc/${encodeURIComponent(id)}` },
+    { ignore: [404] },
+  );
+  return { found: r.body.found, version: r.body._version, source: r.body._source };
+}
+
+test('several batches in one window; every record written once with its version; buffer and backup settled', async () => {
+  for (let i = 0; i < 2500; i++) await put(`n${i}`, 100 + i, { qty: i });
+  const summary = await runner.flushShard(shard, noFence);
+  assert.equal(summary.batches, 3, 'batches of 1000 until the shard is empty');
+  assert.equal(summary.written, 2500);
+  assert.equal(summary.failed, false);
+  assert.equal((await buffer.stats([shard]))[0]?.pending, 0);
+  assert.equal((await backup.listUnsynced(shard, 10)).length, 0);
+  const doc = await getDoc('n42');
+  assert.deepEqual([doc.found, doc.version, doc.source], [true, 142, { qty: 42 }]);
+  const [monitor] = await pool.query<RowDataPacket[]>(
+    'SELECT COUNT(*) AS n, SUM(success_count) AS ok FROM sync_monitor',
+  );
+  assert.deepEqual([Number(monitor[0]?.n), Number(monitor[0]?.ok)], [3, 2500]);
+});
+
+test('an older version is refused by Elasticsearch and counted as done; the newer document stays', async () => {
+  await put('v', 500, { qty: 5 });
+  await runner.flushShard(shard, noFence);
+  await put('v', 400, { qty: 4 }); // e.g. a replay that bypassed the buffer's memory
+  const summary = await runner.flushShard(shard, noFence);
+  assert.deepEqual([summary.refused, summary.written], [1, 0]);
+  assert.deepEqual((await getDoc('v')).source, { qty: 5 });
+  assert.equal((await buffer.stats([shard]))[0]?.pending, 0, 'a refused record is settled');
+});
+
+test('a delete of a missing document is success; a delete then an older insert cannot resurrect it', async () => {
+  await put('gone', 700, null);
+  let summary = await runner.flushShard(shard, noFence);
+  assert.equal(summary.absent, 1);
+  await put('gone', 650, { qty: 1 });
+  summary = await runner.flushShard(shard, noFence);
+  assert.equal(summary.refused, 1, 'the delete tombstone refuses the older write');
+  assert.equal((await getDoc('gone')).found, false);
+});
+
+test('a mapping error dead-letters only that document', async () => {
+  await put('bad', 800, { qty: 'not a number' });
+  await put('good', 801, { qty: 3 });
+  const summary = await runner.flushShard(shard, noFence);
+  assert.deepEqual([summary.dead, summary.written], [1, 1]);
+  const letters = await new DeadLetterRepository(pool).list({ stage: 'flush' });
+  assert.equal(letters.length, 1);
+  assert.equal(letters[0]?.reason, 'es_mapping_error');
+  assert.equal(letters[0]?.primaryKey, 'bad');
+  assert.match(letters[0]?.detail ?? '', /qty/);
+  assert.equal((await getDoc('good')).found, true);
+  const [rows] = await pool.query<RowDataPacket[]>(
+    "SELECT sync_state FROM buffer_backup WHERE primary_key = 'bad'",
+  );
+  assert.equal(rows[0]?.sync_state, 2, 'the backup row is marked dead');
+  assert.equal((await buffer.stats([shard]))[0]?.pending, 0);
+});
+
+test('a fenced flush writes nothing more and leaves the records buffered', async () => {
+  await put('fenced', 900, { qty: 9 });
+  await assert.rejects(
+    runner.flushShard(shard, {
+      check: () => {
+        throw new FencedError('lost the shard');
+      },
+    }),
+    FencedError,
+  );
+  assert.equal((await getDoc('fenced')).found, false);
+  assert.equal((await buffer.stats([shard]))[0]?.pending, 1);
+  await runner.flushShard(shard, noFence);
+  assert.equal((await getDoc('fenced')).found, true);
+});
+
+test('Elasticsearch unreachable: the records stay buffered with a backoff, nothing is lost', async () => {
+  const down = await openElastic({ url: stack().esUrl, major: 'auto', requestTimeoutMs: 30_000 });
+  const broken: EsApi = {
+    ...down,
+    major: down.major,
+    serverVersion: down.serverVersion,
+    request: async (req, options) => {
+      if (req.path === '/_bulk')
+        throw Object.assign(new Error('connect ECONNREFUSED'), { meta: { statusCode: 0 } });
+      return down.request(req, options);
+    },
+    close: () => down.close(),
+  };
+  const failing = new FlushRunner(
+    {
+      buffer,
+      backup,
+      deadLetters: new DeadLetterRepository(pool),
+      monitor: new SyncMonitorRepository(pool),
+      es: broken,
+      indices: new IndexManager(down, { gcDeletes: '1h', replicas: 0, shards: 1, refreshInterval: '1s' }),
+      mapping,
+      metrics: flushMetrics(createRegistry('test2')),
+      logger: createLogger('test', 'silent'),
+    },
+    { workerId: 'test', batchSize: 1000, windowMs: 30_000, maxRetry: 1, bulkMaxBytes: 64 * 1024 },
+  );
+  await put('later', 1000, { qty: 10 });
+  const summary = await failing.flushShard(shard, noFence);
+  assert.deepEqual([summary.failed, summary.retried], [true, 1]);
+  const [stats] = await buffer.stats([shard]);
+  assert.deepEqual([stats?.pending, stats?.delayed], [1, 1]);
+  assert.equal((await backup.listUnsynced(shard, 10)).filter((r) => r.primaryKey === 'later').length, 1);
+  await down.close();
+});
