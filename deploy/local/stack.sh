@@ -138,7 +138,7 @@ cmd_down() {
       if has_fn "$c" stop; then call "$c" stop; else stop_pid "$c"; fi
     fi
     if [ "$wipe" -eq 1 ]; then
-      rm -rf "${STACK_DIR:?}/$c"
+      wipe_dir "$c"
       rm -f "$(log_file "$c")"
     fi
   done

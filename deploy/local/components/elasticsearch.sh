@@ -148,11 +148,13 @@ es_node_readable_home() {
     printf '%s' "$home"
     return 0
   fi
-  copy=$STACK_DIR/$comp/home/${home##*/}
+  local base
+  base=$(service_dir "$comp") || return 1
+  copy=$base/home/${home##*/}
   if [ ! -x "$copy/bin/elasticsearch" ]; then
-    log "$comp: $SERVICE_USER cannot read $home, linking it under $STACK_DIR/$comp/home"
-    rm -rf "${STACK_DIR:?}/$comp/home"
-    mkdir -p "$STACK_DIR/$comp/home" || return 1
+    log "$comp: $SERVICE_USER cannot read $home, linking it under $base/home"
+    rm -rf "${base:?}/home"
+    mkdir -p "$base/home" || return 1
     cp -al "$home" "$copy.part" 2>/dev/null || {
       rm -rf "$copy.part"
       cp -a "$home" "$copy.part"
@@ -189,7 +191,8 @@ es_node_ports_free() {
 # es_node_start <component> <version> <http port> <transport port>
 es_node_start() {
   local comp=$1 version=$2 http=$3 transport=$4
-  local dir=$STACK_DIR/$1 major=${2%%.*} java home
+  local dir major=${2%%.*} java home
+  dir=$(service_dir "$comp") || return 1
   java=$(es_node_java "$comp" "$major") || return 1
   home=$(es_node_home "$version")
   [ -x "$home/bin/elasticsearch" ] || {

@@ -187,3 +187,33 @@ ensure_service_user() {
   id "$SERVICE_USER" >/dev/null 2>&1 ||
     useradd --system --no-create-home --shell /usr/sbin/nologin "$SERVICE_USER"
 }
+
+# service_dir <component>: the component's folder, reachable by $SERVICE_USER. When the stack folder
+# sits somewhere that user cannot traverse (a private temporary folder, a home of mode 700), the
+# component's folder moves to $SLUICE_STACK_SERVICE_ROOT (default /var/lib/sluice-stack), one
+# sub-folder per stack, and $STACK_DIR/<component> becomes a link to it.
+service_dir() {
+  local comp=$1 link=$STACK_DIR/$1 root target
+  if [ -L "$link" ]; then
+    readlink -f "$link"
+    return 0
+  fi
+  mkdir -p "$link" || return 1
+  if [ ${#AS_SERVICE_USER[@]} -eq 0 ] || "${AS_SERVICE_USER[@]}" test -x "$link" 2>/dev/null; then
+    printf '%s' "$link"
+    return 0
+  fi
+  root=${SLUICE_STACK_SERVICE_ROOT:-/var/lib/sluice-stack}
+  target=$root/$(printf '%s' "$STACK_DIR" | sha1sum | cut -c1-12)/$comp
+  mkdir -p "$target" && chmod 755 "$root" "${target%/*}" || return 1
+  cp -a "$link/." "$target/" && rm -rf "$link" && ln -s "$target" "$link" || return 1
+  log "$comp: $SERVICE_USER cannot reach $STACK_DIR, so its folder is $target"
+  printf '%s' "$target"
+}
+
+# wipe_dir <component>: deletes the component's folder, and where it was moved (see service_dir).
+wipe_dir() {
+  local link=$STACK_DIR/$1
+  if [ -L "$link" ]; then rm -rf "$(readlink -f "$link")"; fi
+  rm -rf "$link"
+}
