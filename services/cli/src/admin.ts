@@ -61,7 +61,7 @@ export function registerAdminCommands(program: Command): void {
       const t = await tools(command);
       try {
         const shards = options.shard?.map(Number) ?? Array.from({ length: t.settings.shards }, (_, i) => i);
-        const recovery = new Recovery(t.buffer, t.backup, createLogger('cli', 'warn'));
+        const recovery = new Recovery(t.buffer, t.backup, createLogger('cli', 'warn', process.stderr));
         const result = await recovery.recoverShards(shards);
         print(
           !!options.json,

@@ -30,13 +30,18 @@ export class ConfigError extends SluiceError {
   }
 }
 
+/** Replaces the password of every "scheme://user:password@" in a text with ***. */
+export function redactText(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)([^:/@\s]*):([^@/\s]+)@/gi, '$1$2:***@');
+}
+
 /** A dependency (Kafka, Redis, MySQL, Elasticsearch, ZooKeeper) cannot be reached. */
 export class DependencyError extends SluiceError {
   readonly dependency: string;
   readonly address: string;
 
   constructor(dependency: string, address: string, cause: unknown) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
+    const reason = redactText(cause instanceof Error ? cause.message : String(cause));
     super(`${dependency} at ${address} is unreachable: ${reason}`, {
       code: 'dependency_unavailable',
       retriable: true,

@@ -1,5 +1,6 @@
 // Logging: pino, JSON lines on stdout, child loggers bound to service, shard, table, batch. Anything
 // that looks like a credential is redacted before it is written.
+import { redactText } from '@sluice/core';
 import { type Logger, pino } from 'pino';
 
 export type { Logger } from 'pino';
@@ -16,10 +17,7 @@ const REDACT = [
   '*.token',
 ];
 
-/** Replaces user:password@ in URLs inside a string. */
-export function redactText(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)([^:/@\s]*):([^@/\s]+)@/gi, '$1$2:***@');
-}
+export { redactText };
 
 export function createLogger(service: string, level = 'info', destination?: NodeJS.WritableStream): Logger {
   return pino(

@@ -110,7 +110,21 @@ export async function serverVersion(options: EsOptions): Promise<string> {
   return found;
 }
 
-export async function openElastic(options: EsOptions): Promise<EsApi> {
+/** Credentials written in the URL become the auth of the connection; the URL loses them. */
+export function splitCredentials(options: EsOptions): EsOptions {
+  const parsed = new URL(options.url);
+  if (!parsed.username && !parsed.password) return options;
+  const auth = options.auth ?? {
+    username: decodeURIComponent(parsed.username),
+    password: decodeURIComponent(parsed.password),
+  };
+  parsed.username = '';
+  parsed.password = '';
+  return { ...options, url: parsed.toString().replace(/\/$/, ''), auth };
+}
+
+export async function openElastic(given: EsOptions): Promise<EsApi> {
+  const options = splitCredentials(given);
   const version = await serverVersion(options);
   const serverMajor = Number(version.split('.')[0]);
   const major = options.major === 'auto' ? serverMajor : Number(options.major);

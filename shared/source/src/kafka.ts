@@ -69,7 +69,8 @@ export function kafkaClient(
     brokers: options.brokers,
     logLevel: logLevel.WARN,
     logCreator: kafkaLogCreator(options.logger.child({ component: 'kafka' })),
-    retry: { initialRetryTime: 300, retries: 8, maxRetryTime: 10_000 },
+    connectionTimeout: 3000,
+    retry: { initialRetryTime: 300, retries: 5, maxRetryTime: 5000 },
     ...(options.ssl ? { ssl: options.ssl } : {}),
     ...(options.sasl ? { sasl: options.sasl } : {}),
   });
