@@ -11,7 +11,7 @@ import { createPipeline, type Pipeline } from '../support/pipeline.ts';
 let pipeline: Pipeline;
 
 before(async () => {
-  pipeline = await createPipeline({ SLUICE_WINDOW_MS: '3000' });
+  pipeline = await createPipeline({ env: { SLUICE_WINDOW_MS: '3000' } });
   await pipeline.start('ingest');
   await pipeline.start('worker');
 });

@@ -8,7 +8,7 @@ import { uniqueName } from './wait.ts';
  * with the stack's metadata database name, which Canal does not publish.
  */
 export async function createTestDatabase(
-  prefix = 'sluice_test',
+  prefix = 'sluice_meta_test',
 ): Promise<{ url: string; drop: () => Promise<void> }> {
   const base = new URL(stack().metaMysqlUrl);
   const name = uniqueName(prefix);

@@ -21,6 +21,9 @@ export interface Pipeline {
   sourceUrl: string;
   metaUrl: string;
   mapping: Mapping;
+  mappingFile: string;
+  /** Rewrites the mapping file (services read it at start) and the mapping the checks use. */
+  setMapping(doc: Record<string, unknown>): void;
   es: EsApi;
   services: ServiceProcess[];
   start(kind: 'ingest' | 'worker', name?: string, extraEnv?: Record<string, string>): Promise<ServiceProcess>;
@@ -30,13 +33,24 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
-export async function createPipeline(overrides: Record<string, string> = {}): Promise<Pipeline> {
+export interface PipelineOptions {
+  /** SLUICE_* settings over the defaults of a test deployment. */
+  env?: Record<string, string>;
+  /** The mapping file's content for this database (default: every table of it, nothing else). */
+  mapping?: (database: string) => Record<string, unknown>;
+}
+
+export async function createPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
+  const overrides = options.env ?? {};
   const id = uniqueName('e2e').toLowerCase();
   const database = id;
   const indexPrefix = `${id.replaceAll('_', '-')}-`;
   const meta = await createTestDatabase();
   const dir = mkdtempSync(join(tmpdir(), 'sluice-e2e-'));
-  const mappingDoc = { unmapped: 'ignore', tables: { [`${database}.*`]: null } };
+  const mappingDoc = options.mapping?.(database) ?? {
+    unmapped: 'ignore',
+    tables: { [`${database}.*`]: null },
+  };
   const mappingFile = join(dir, 'mapping.json');
   writeFileSync(mappingFile, JSON.stringify(mappingDoc));
   const s = stack();
@@ -55,7 +69,7 @@ export async function createPipeline(overrides: Record<string, string> = {}): Pr
     ...overrides,
   };
   const es = await openElastic({ url: s.esUrl, major: 'auto', requestTimeoutMs: 30_000 });
-  const mapping = new Mapping(mappingDoc, indexPrefix);
+  let mapping = new Mapping(mappingDoc, indexPrefix);
   const services: ServiceProcess[] = [];
   let counter = 0;
 
@@ -66,7 +80,14 @@ export async function createPipeline(overrides: Record<string, string> = {}): Pr
     env,
     sourceUrl: source.toString(),
     metaUrl: meta.url,
-    mapping,
+    get mapping() {
+      return mapping;
+    },
+    mappingFile,
+    setMapping(doc) {
+      writeFileSync(mappingFile, JSON.stringify(doc));
+      mapping = new Mapping(doc, indexPrefix);
+    },
     es,
     services,
     async start(kind, name, extraEnv = {}) {

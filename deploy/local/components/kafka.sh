@@ -42,8 +42,8 @@ transaction.state.log.min.isr=1
 group.initial.rebalance.delay.ms=0
 log.retention.hours=${SLUICE_STACK_KAFKA_RETENTION_HOURS:-72}
 log.segment.bytes=268435456
-message.max.bytes=16777216
-replica.fetch.max.bytes=16777216
+message.max.bytes=67108864
+replica.fetch.max.bytes=67108864
 PROPS
   cat >"$dir/conf/log4j.properties" <<'L4J'
 log4j.rootLogger=INFO, stdout

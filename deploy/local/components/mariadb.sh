@@ -43,6 +43,7 @@ server_id=${SLUICE_STACK_MARIADB_SERVER_ID:-7301}
 binlog_expire_logs_seconds=172800
 max_connections=1000
 innodb_buffer_pool_size=${SLUICE_STACK_MARIADB_BUFFER_POOL:-512M}
+max_allowed_packet=64M
 character-set-server=utf8mb4
 CNF
   if [ "$(id -u)" -eq 0 ]; then echo "user=root" >>"$dir/conf/my.cnf"; fi

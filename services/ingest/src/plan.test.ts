@@ -123,3 +123,23 @@ test('a row-sharded table spreads its rows over shards', () => {
   );
   assert.ok(new Set(plan.entries.map((e) => e.shard)).size > 8);
 });
+
+test("Sluice's own metadata database is skipped whatever the mapping says (no echo through Canal)", () => {
+  const plan = planBatch(
+    [
+      parsed(1, message({ database: 'sluice_meta', table: 'dead_letter' })),
+      parsed(
+        2,
+        message({
+          database: 'sluice_meta',
+          isDdl: true,
+          type: 'CREATE',
+          sql: 'CREATE TABLE x (id INT)',
+          data: null,
+        }),
+      ),
+    ],
+    { ...ctx(new Mapping({ unmapped: 'deadletter' })), skipDatabases: new Set(['sluice_meta']) },
+  );
+  assert.deepEqual([plan.ignored, plan.deadLetters.length, plan.entries.length], [2, 0, 0]);
+});

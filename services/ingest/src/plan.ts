@@ -10,6 +10,7 @@ import {
   type ParseOutcome,
   shardOfRow,
   shardOfTable,
+  type TableRoute,
 } from '@sluice/core';
 
 export interface ParsedMessage {
@@ -24,6 +25,8 @@ export interface PlanContext {
   partition: number;
   shards: number;
   mapping: Mapping;
+  /** Databases never applied, whatever the mapping says (Sluice's own metadata database). */
+  skipDatabases?: ReadonlySet<string>;
   /** Where each table was first seen (topic, partition) in this generation. */
   placeOf: (tableKey: string) => { topic: string; partition: number } | undefined;
 }
@@ -62,6 +65,8 @@ export function planBatch(parsed: readonly ParsedMessage[], ctx: PlanContext): B
       payload: m.raw,
     });
   };
+  const routeOf = (database: string, table: string): TableRoute =>
+    ctx.skipDatabases?.has(database) ? { action: 'ignore' } : ctx.mapping.route(database, table);
   const count = (key: string) => plan.messages.set(key, (plan.messages.get(key) ?? 0) + 1);
 
   const records: Array<{ record: ChangeRecord; json: string | null; shard: number }> = [];
@@ -76,11 +81,7 @@ export function planBatch(parsed: readonly ParsedMessage[], ctx: PlanContext): B
         const key = outcome.table ? `${outcome.database}.${outcome.table}` : undefined;
         count(`${key ?? '-'}|INVALID`);
         // A bad message of a table the mapping skips on purpose is skipped with it.
-        if (
-          key &&
-          outcome.database &&
-          ctx.mapping.route(outcome.database, outcome.table ?? '').action === 'ignore'
-        ) {
+        if (key && outcome.database && routeOf(outcome.database, outcome.table ?? '').action === 'ignore') {
           plan.ignored++;
           break;
         }
@@ -94,7 +95,7 @@ export function planBatch(parsed: readonly ParsedMessage[], ctx: PlanContext): B
       case 'ddl': {
         const key = `${outcome.database}.${outcome.table}`;
         count(`${key}|${outcome.type}`);
-        if (outcome.table && ctx.mapping.route(outcome.database, outcome.table).action === 'ignore') {
+        if (outcome.table && routeOf(outcome.database, outcome.table).action === 'ignore') {
           plan.ignored++;
           break;
         }
@@ -104,7 +105,7 @@ export function planBatch(parsed: readonly ParsedMessage[], ctx: PlanContext): B
       case 'rows': {
         const key = `${outcome.database}.${outcome.table}`;
         count(`${key}|${outcome.type}`);
-        const route = ctx.mapping.route(outcome.database, outcome.table);
+        const route = routeOf(outcome.database, outcome.table);
         if (route.action === 'ignore') {
           plan.ignored++;
           break;

@@ -22,6 +22,8 @@ export interface IngestDeps {
 }
 
 export interface IngestSettings {
+  /** Never applied: Sluice's own metadata database (its writes would otherwise echo through Canal). */
+  skipDatabases: string[];
   shards: number;
   generation: number;
   maxRowBytes: number;
@@ -40,10 +42,12 @@ export class IngestRunner {
   private readonly settings: IngestSettings;
   private readonly applied = new Map<string, number>();
   private readonly places = new Map<string, { topic: string; partition: number }>();
+  private readonly skip: ReadonlySet<string>;
 
   constructor(deps: IngestDeps, settings: IngestSettings) {
     this.deps = deps;
     this.settings = settings;
+    this.skip = new Set(settings.skipDatabases);
   }
 
   /** Forget per-partition state (after a rebalance another member may have moved it on). */
@@ -102,6 +106,7 @@ export class IngestRunner {
       partition,
       shards: this.settings.shards,
       mapping: this.deps.mapping,
+      skipDatabases: this.skip,
       placeOf: (key) => this.places.get(key),
     });
 

@@ -7,6 +7,11 @@ import { createRegistry, ingestMetrics, Lifecycle, type Logger, startHttp } from
 import { KafkaSource } from '@sluice/source';
 import { IngestRunner } from './runner.ts';
 
+/** The database named in the metadata URL. */
+export function metaDatabase(url: string): string {
+  return decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
+}
+
 export const INGEST_HTTP_PORT = 9401;
 
 export interface IngestHandle {
@@ -48,7 +53,12 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
       metrics,
       logger,
     },
-    { shards: settings.shards, generation: settings.sourceGeneration, maxRowBytes: settings.maxRowBytes },
+    {
+      shards: settings.shards,
+      generation: settings.sourceGeneration,
+      maxRowBytes: settings.maxRowBytes,
+      skipDatabases: [metaDatabase(settings.metaMysqlUrl)],
+    },
   );
 
   const source = new KafkaSource({

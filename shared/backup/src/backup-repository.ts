@@ -9,6 +9,7 @@ import {
   settleBackupSql,
   upsertBackupSql,
 } from './backup-sql.ts';
+import { chunkByBytes, STATEMENT_BYTES } from './chunk.ts';
 
 export interface PartitionProgress {
   topic: string;
@@ -52,8 +53,8 @@ export class BackupRepository implements BackupWriter, BackupSettler {
     const connection = await this.pool.getConnection();
     try {
       await connection.beginTransaction();
-      for (let i = 0; i < rows.length; i += CHUNK) {
-        const { sql, params } = upsertBackupSql(rows.slice(i, i + CHUNK));
+      for (const chunk of chunkByBytes(rows, (r) => 200 + (r.data?.length ?? 0), STATEMENT_BYTES, CHUNK)) {
+        const { sql, params } = upsertBackupSql(chunk);
         await connection.query(sql, params);
       }
       if (progress.length > 0) {

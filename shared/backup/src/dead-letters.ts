@@ -2,6 +2,7 @@
 // origin, listable and replayable (`sluice dlq list | replay`).
 import type { DeadLetterReason } from '@sluice/core';
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import { chunkByBytes, STATEMENT_BYTES } from './chunk.ts';
 
 export interface DeadLetterInput {
   stage: 'ingest' | 'flush';
@@ -41,6 +42,33 @@ export interface DeadLetterSink {
 }
 
 const MAX_DETAIL = 4000;
+/** Payloads above this are stored cut (and cannot be replayed): a dead letter must always fit. */
+export const MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
+
+function toRow(e: DeadLetterInput): { values: Array<string | number | Buffer | null>; bytes: number } {
+  let payload =
+    e.payload === null ? null : Buffer.isBuffer(e.payload) ? e.payload : Buffer.from(e.payload, 'utf8');
+  let detail = e.detail;
+  if (payload && payload.length > MAX_PAYLOAD_BYTES) {
+    detail = `${detail} [payload of ${payload.length} bytes cut to ${MAX_PAYLOAD_BYTES}: not replayable]`;
+    payload = payload.subarray(0, MAX_PAYLOAD_BYTES);
+  }
+  return {
+    values: [
+      e.stage,
+      e.reason,
+      detail.slice(0, MAX_DETAIL),
+      e.topic ?? null,
+      e.partition ?? null,
+      e.offset === undefined ? null : Number(e.offset),
+      e.tableName ?? null,
+      e.primaryKey ?? null,
+      e.version ?? null,
+      payload,
+    ],
+    bytes: (payload?.length ?? 0) + detail.length,
+  };
+}
 
 export class DeadLetterRepository implements DeadLetterSink {
   private readonly pool: Pool;
@@ -51,30 +79,15 @@ export class DeadLetterRepository implements DeadLetterSink {
 
   /** Stores entries; a message already stored from the same Kafka position is not stored twice. */
   async add(entries: readonly DeadLetterInput[]): Promise<void> {
-    if (entries.length === 0) return;
-    const params: Array<string | number | Buffer | null> = [];
-    const values: string[] = [];
-    for (const e of entries) {
-      values.push('(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
-      params.push(
-        e.stage,
-        e.reason,
-        e.detail.slice(0, MAX_DETAIL),
-        e.topic ?? null,
-        e.partition ?? null,
-        e.offset === undefined ? null : Number(e.offset),
-        e.tableName ?? null,
-        e.primaryKey ?? null,
-        e.version ?? null,
-        e.payload === null ? null : Buffer.isBuffer(e.payload) ? e.payload : Buffer.from(e.payload, 'utf8'),
+    const rows = entries.map(toRow);
+    for (const chunk of chunkByBytes(rows, (r) => 300 + r.bytes, STATEMENT_BYTES, 500)) {
+      await this.pool.query(
+        `INSERT IGNORE INTO dead_letter
+         (stage, reason, detail, topic, kafka_partition, kafka_offset, table_name, primary_key, version, payload)
+         VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+        chunk.flatMap((r) => r.values),
       );
     }
-    await this.pool.query(
-      `INSERT IGNORE INTO dead_letter
-       (stage, reason, detail, topic, kafka_partition, kafka_offset, table_name, primary_key, version, payload)
-       VALUES ${values.join(', ')}`,
-      params,
-    );
   }
 
   async list(filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {
