@@ -70,7 +70,6 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
     concurrency: settings.parallelism,
     maxBatchMessages: 2000,
     logger,
-    onLag: (topic, partition, lag) => metrics.lag.set({ topic, partition: String(partition) }, lag),
     onRebalance: () => runner.resetPartitionState(),
   });
   await source.connect();
@@ -101,6 +100,21 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
   }, 1000);
   watermark.unref();
   lifecycle.onStop('watermark', () => clearInterval(watermark));
+  let lagTotal = 0;
+  const lagTimer = setInterval(async () => {
+    try {
+      let total = 0;
+      for (const { topic, partition, lag } of await source.lag()) {
+        metrics.lag.set({ topic, partition: String(partition) }, lag);
+        total += lag;
+      }
+      lagTotal = total;
+    } catch (error) {
+      logger.debug({ err: error }, 'consumer lag not available');
+    }
+  }, 5000);
+  lagTimer.unref();
+  lifecycle.onStop('lag', () => clearInterval(lagTimer));
 
   await source.run((batch) => runner.process(batch).then(() => undefined));
   lifecycle.onStop('kafka', () => source.stop());
@@ -118,6 +132,7 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
       state: lifecycle.state,
       paused: source.isPaused(),
       pending,
+      lag: lagTotal,
       topics: settings.kafkaTopics,
       group: settings.kafkaGroup,
     }),

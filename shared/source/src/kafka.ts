@@ -44,8 +44,6 @@ export interface KafkaSourceOptions {
   sasl?: SASLOptions;
   sessionTimeoutMs?: number;
   logger: Logger;
-  /** Called after every handled batch with the partition's lag. */
-  onLag?: (topic: string, partition: number, lag: number) => void;
   /** Called when the group assignment changes (cached per-partition state should be dropped). */
   onRebalance?: () => void;
 }
@@ -161,8 +159,6 @@ export class KafkaSource {
       resolveOffset(last.offset);
       await this.consumer.commitOffsets([{ topic, partition, offset: String(BigInt(last.offset) + 1n) }]);
       await heartbeat();
-      const lag = Number(BigInt(batch.highWatermark) - BigInt(last.offset) - 1n);
-      this.options.onLag?.(topic, partition, Math.max(0, lag));
     }
   }
 
@@ -191,6 +187,34 @@ export class KafkaSource {
         }
         if (!stillOurs()) return false;
       }
+    }
+  }
+
+  /**
+   * Messages behind the end of each partition, from the group's committed offsets (so it also
+   * counts what waits while consumption is paused).
+   */
+  async lag(): Promise<Array<{ topic: string; partition: number; lag: number }>> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const out: Array<{ topic: string; partition: number; lag: number }> = [];
+      const committed = await admin.fetchOffsets({
+        groupId: this.options.groupId,
+        topics: this.options.topics,
+      });
+      for (const topic of this.options.topics) {
+        const ends = await admin.fetchTopicOffsets(topic);
+        const group = committed.find((c) => c.topic === topic)?.partitions ?? [];
+        for (const end of ends) {
+          const at = group.find((p) => p.partition === end.partition)?.offset ?? '-1';
+          const from = at === '-1' ? BigInt(end.low) : BigInt(at);
+          out.push({ topic, partition: end.partition, lag: Math.max(0, Number(BigInt(end.high) - from)) });
+        }
+      }
+      return out;
+    } finally {
+      await admin.disconnect();
     }
   }
 

@@ -1,0 +1,66 @@
+// Backpressure on the real stack: with no worker draining the buffer, ingest pauses its Kafka
+// partitions once the buffer holds more than the high watermark, so Redis memory stays bounded and
+// the rest waits in Kafka; when a worker drains the buffer below the low watermark, ingest resumes
+// and everything converges.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { runWorkload, WORKLOAD_TABLES } from '@sluice/loadgen';
+import { createPipeline, type Pipeline } from '../support/pipeline.ts';
+import { metricSum, type ServiceProcess } from '../support/services.ts';
+import { waitFor } from '../support/wait.ts';
+
+let pipeline: Pipeline;
+let ingest: ServiceProcess;
+const HIGH = 400;
+
+before(async () => {
+  pipeline = await createPipeline({
+    env: { SLUICE_BUFFER_HIGH_WATERMARK: String(HIGH), SLUICE_BUFFER_LOW_WATERMARK: '100' },
+  });
+  ingest = await pipeline.start('ingest');
+});
+
+after(async () => {
+  await pipeline?.close();
+});
+
+async function pending(): Promise<number> {
+  const status = (await (await fetch(`http://127.0.0.1:${ingest.httpPort}/status`)).json()) as {
+    pending: number;
+  };
+  return status.pending;
+}
+
+test('ingest pauses above the high watermark and resumes below the low one; nothing is lost', async () => {
+  await runWorkload({
+    url: pipeline.sourceUrl,
+    database: pipeline.database,
+    operations: 4000,
+    concurrency: 4,
+    seed: 7,
+    accounts: 50_000,
+    hotShare: 0,
+    zipfS: 0.3,
+  });
+  await waitFor(
+    'ingest to pause',
+    async () => ((await metricSum(ingest.httpPort, 'sluice_ingest_paused')) === 1 ? true : undefined),
+    {
+      timeoutMs: 60_000,
+    },
+  );
+  const atPause = await pending();
+  assert.ok(atPause >= HIGH, `paused with ${atPause} pending`);
+  await new Promise((resolve) => setTimeout(resolve, 5000));
+  const later = await pending();
+  assert.equal(later, atPause, 'nothing more is buffered while paused');
+  const lag = await waitFor('the lag to be measured', async () => {
+    const value = await metricSum(ingest.httpPort, 'sluice_consumer_lag');
+    return value > 0 ? value : undefined;
+  });
+  assert.ok(lag > 0, `the rest waits in Kafka (lag ${lag})`);
+
+  await pipeline.start('worker');
+  await pipeline.waitConverged(WORKLOAD_TABLES);
+  assert.equal(await metricSum(ingest.httpPort, 'sluice_ingest_paused'), 0, 'ingest resumed');
+});
