@@ -24,8 +24,6 @@ export interface SourceBatch {
   topic: string;
   partition: number;
   messages: SourceMessage[];
-  /** High watermark of the partition when fetched (for lag). */
-  highWatermark: string;
 }
 
 export type BatchHandler = (batch: SourceBatch) => Promise<void>;
@@ -148,7 +146,7 @@ export class KafkaSource {
         timestamp: Number(m.timestamp),
       }));
       const handled = await this.handleWithRetry(
-        { topic, partition, messages, highWatermark: batch.highWatermark },
+        { topic, partition, messages },
         handler,
         heartbeat,
         () => isRunning() && !isStale() && !this.stopping,
