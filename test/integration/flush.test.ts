@@ -17,6 +17,7 @@ import { type EsApi, IndexManager, openElastic } from '@sluice/sink';
 import { FlushRunner } from '@sluice/worker';
 import { Redis } from 'ioredis';
 import type { RowDataPacket } from 'mysql2/promise';
+import { deleteIndicesByPrefix } from '../support/elastic.ts';
 import { createTestDatabase } from '../support/mysql.ts';
 import { stack } from '../support/stack.ts';
 import { uniqueName } from '../support/wait.ts';
@@ -65,8 +66,7 @@ before(async () => {
 
 after(async () => {
   await buffer.clear();
-  await es.request({ method: 'DELETE', path: `/${index}` }, { ignore: [404] });
-  await es.request({ method: 'DELETE', path: `/_index_template/${index}` }, { ignore: [404] });
+  await deleteIndicesByPrefix(es, prefix);
   await es.close();
   await redis.quit();
   await pool.end();

@@ -8,6 +8,7 @@ import { Mapping } from '@sluice/core';
 import { type EsApi, openElastic } from '@sluice/sink';
 import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
+import { deleteIndicesByPrefix } from './elastic.ts';
 import { createTestDatabase } from './mysql.ts';
 import { type ServiceProcess, startService } from './services.ts';
 import { stack } from './stack.ts';
@@ -145,12 +146,7 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
     },
     async close() {
       await Promise.all(services.map((service) => service.stop('SIGTERM').catch(() => service.kill9())));
-      await es
-        .request({ method: 'DELETE', path: `/${indexPrefix}*` }, { ignore: [404] })
-        .catch(() => undefined);
-      await es
-        .request({ method: 'DELETE', path: `/_index_template/${indexPrefix}*` }, { ignore: [404] })
-        .catch(() => undefined);
+      await deleteIndicesByPrefix(es, indexPrefix).catch(() => undefined);
       await es.close();
       const redis = new Redis(s.redisUrl);
       for (const pattern of [`{${id}:*`, `${id}:*`]) {

@@ -185,8 +185,12 @@ export class FlushRunner {
       failed: error !== undefined,
     };
     const now = Date.now();
-    for (const d of done)
-      if (d.result === 'written') metrics.latency.observe((now - d.record.sourceTs) / 1000);
+    for (const d of done) {
+      if (d.result !== 'written') continue;
+      const seconds = (now - d.record.sourceTs) / 1000;
+      metrics.latency.observe(seconds);
+      metrics.latencyRecent.observe(seconds);
+    }
     for (const key of ['written', 'refused', 'absent', 'ignored', 'retried', 'dead'] as const) {
       if (summary[key]) metrics.docs.inc({ result: key === 'retried' ? 'retry' : key }, summary[key]);
     }

@@ -1,6 +1,6 @@
 // Prometheus metrics. Names are constants here, one place for the whole product, so dashboards and
 // alert rules (deploy/observability) match the code.
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry, Summary } from 'prom-client';
 
 export { Registry } from 'prom-client';
 
@@ -18,6 +18,7 @@ export const METRIC = {
   flushDocs: 'sluice_flush_docs_total',
   flushBatches: 'sluice_flush_batches_total',
   syncLatency: 'sluice_sync_latency_seconds',
+  syncLatencyRecent: 'sluice_sync_latency_recent_seconds',
   dlq: 'sluice_dlq_total',
   backupUnsynced: 'sluice_backup_unsynced',
   recovered: 'sluice_recovered_total',
@@ -120,6 +121,14 @@ export function flushMetrics(registry: Registry) {
       name: METRIC.syncLatency,
       help: 'Source commit → Elasticsearch acknowledgement',
       buckets: [0.5, 1, 2, 3, 4, 5, 7.5, 10, 20, 30, 60, 120, 300],
+      registers: [registry],
+    }),
+    latencyRecent: new Summary({
+      name: METRIC.syncLatencyRecent,
+      help: 'Source commit → Elasticsearch acknowledgement, quantiles over the last 10 minutes',
+      percentiles: [0.5, 0.9, 0.99, 1],
+      maxAgeSeconds: 600,
+      ageBuckets: 5,
       registers: [registry],
     }),
     dlq: new Counter({

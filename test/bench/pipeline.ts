@@ -1,0 +1,311 @@
+// `npm run bench:pipeline` — the pipeline's throughput, write reduction, freshness and memory, with
+// Canal-format messages produced straight to Kafka (Zipf-distributed keys over several tables), one
+// ingest and one worker as real processes on the local stack. Prints the figures and rewrites the
+// "pipeline" section of docs/benchmarks.md. A benchmark, not a test: nothing here asserts a figure.
+//
+//   A. baseline: kafkajs consume-and-discard of N messages (same batch/commit pattern as ingest)
+//   B. ingest alone over the same N messages: events/s with Redis and the MySQL backup written
+//      (no worker, so the buffer ends holding every distinct row: Redis bytes per buffered record)
+//   C. worker + ingest with messages produced at a steady rate: docs written per change, freshness
+//      (the message's `es` = production time → bulk acknowledged), peak RSS of both services
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RedisBuffer } from '@sluice/buffer';
+import { openElastic } from '@sluice/sink';
+import { Redis } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+import { deleteIndicesByPrefix } from '../support/elastic.ts';
+import { createTestDatabase } from '../support/mysql.ts';
+import { type ServiceProcess, startService } from '../support/services.ts';
+import { stack } from '../support/stack.ts';
+import { uniqueName, waitFor } from '../support/wait.ts';
+import { flatMessageSource } from './flat-messages.ts';
+import { machine, peakRss, writeSection } from './report.ts';
+
+const settings = {
+  messages: Number(process.env.BENCH_MESSAGES ?? 100_000),
+  rate: Number(process.env.BENCH_RATE ?? 5000),
+  seconds: Number(process.env.BENCH_SECONDS ?? 60),
+  tables: 4,
+  keysPerTable: Number(process.env.BENCH_KEYS ?? 10_000),
+  zipfS: 1.1,
+  partitions: 6,
+  windowMs: 3000,
+  batchSize: 1000,
+};
+
+const s = stack();
+const id = uniqueName('bench').toLowerCase();
+const topic = `bench.${id}`;
+const database = `bench_${id}`;
+const kafka = new Kafka({ clientId: 'sluice-bench', brokers: s.kafkaBrokers, logLevel: logLevel.NOTHING });
+const redis = new Redis(s.redisUrl);
+const meta = await createTestDatabase();
+const env: Record<string, string> = {
+  SLUICE_KAFKA_TOPICS: topic,
+  SLUICE_KAFKA_GROUP: `${id}-ingest`,
+  SLUICE_KAFKA_FROM_BEGINNING: 'true',
+  SLUICE_CLUSTER: id.replaceAll('_', '-'),
+  SLUICE_REDIS_PREFIX: id,
+  SLUICE_META_MYSQL_URL: meta.url,
+  SLUICE_ES_INDEX_PREFIX: `${id.replaceAll('_', '-')}-`,
+  SLUICE_ES_REPLICAS: '0',
+  SLUICE_WINDOW_MS: String(settings.windowMs),
+  SLUICE_BATCH_SIZE: String(settings.batchSize),
+  SLUICE_BUFFER_HIGH_WATERMARK: '10000000',
+  SLUICE_BUFFER_LOW_WATERMARK: '5000000',
+  SLUICE_LOG_LEVEL: 'warn',
+};
+const services: ServiceProcess[] = [];
+const say = (text: string) => process.stdout.write(`${text}\n`);
+
+async function produce(count: number, perSecond?: number): Promise<{ produced: number; seconds: number }> {
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const next = flatMessageSource({
+    database,
+    tables: settings.tables,
+    keysPerTable: settings.keysPerTable,
+    zipfS: settings.zipfS,
+    partitions: settings.partitions,
+    seed: 11,
+  });
+  const started = Date.now();
+  let produced = 0;
+  const chunk = perSecond ? Math.max(1, Math.round(perSecond / 20)) : 2000;
+  while (produced < count) {
+    const size = Math.min(chunk, count - produced);
+    const byPartition = new Map<number, Array<{ value: string }>>();
+    for (let i = 0; i < size; i++) {
+      const m = next();
+      const list = byPartition.get(m.partition) ?? [];
+      list.push({ value: m.value });
+      byPartition.set(m.partition, list);
+    }
+    await producer.sendBatch({
+      acks: -1,
+      topicMessages: [...byPartition].map(([partition, messages]) => ({
+        topic,
+        messages: messages.map((m) => ({ ...m, partition })),
+      })),
+    });
+    produced += size;
+    if (perSecond) {
+      const due = started + (produced / perSecond) * 1000;
+      const wait = due - Date.now();
+      if (wait > 0) await sleep(wait);
+    }
+  }
+  await producer.disconnect();
+  return { produced, seconds: (Date.now() - started) / 1000 };
+}
+
+async function committed(group: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+    return (offsets?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function metrics(port: number): Promise<string> {
+  return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+}
+
+function sample(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+async function baseline(total: number): Promise<number> {
+  const consumer = kafka.consumer({ groupId: `${id}-raw`, maxBytesPerPartition: 4 * 1024 * 1024 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  let seen = 0;
+  let first = 0;
+  let last = 0;
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: 4,
+    eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+      if (!first) first = Date.now();
+      const end = batch.messages[batch.messages.length - 1];
+      if (!end) return;
+      for (const message of batch.messages) void message.value?.length;
+      resolveOffset(end.offset);
+      await consumer.commitOffsets([
+        { topic, partition: batch.partition, offset: String(BigInt(end.offset) + 1n) },
+      ]);
+      await heartbeat();
+      seen += batch.messages.length;
+      last = Date.now();
+    },
+  });
+  await waitFor('the baseline consumer to read everything', () => (seen >= total ? true : undefined), {
+    timeoutMs: 600_000,
+  });
+  await consumer.disconnect();
+  return total / ((last - first) / 1000);
+}
+
+async function pendingTotal(buffer: RedisBuffer): Promise<number> {
+  return (await buffer.stats()).reduce((sum, st) => sum + st.pending, 0);
+}
+
+async function averageDocBytes(buffer: RedisBuffer): Promise<number> {
+  let bytes = 0;
+  let n = 0;
+  for (let shard = 0; shard < 16 && n < 2000; shard++) {
+    for (const record of await buffer.takeDue(shard, 500)) {
+      if (record.op === 'delete') continue;
+      bytes += Buffer.byteLength(record.json);
+      n++;
+    }
+  }
+  return n ? bytes / n : 0;
+}
+
+async function redisUsedMemory(): Promise<number> {
+  const info = await redis.info('memory');
+  return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
+}
+
+try {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    topics: [{ topic, numPartitions: settings.partitions, replicationFactor: 1 }],
+    waitForLeaders: true,
+  });
+  await admin.disconnect();
+
+  say(`A. producing ${settings.messages} messages, then consuming them with kafkajs and discarding them`);
+  const loaded = await produce(settings.messages);
+  const rawRate = await baseline(settings.messages);
+  say(
+    `   produced at ${Math.round(loaded.produced / loaded.seconds)}/s; raw consume ${Math.round(rawRate)}/s`,
+  );
+
+  say('B. ingest alone over the same messages');
+  const buffer = new RedisBuffer(redis, { prefix: id, cluster: env.SLUICE_CLUSTER as string, shards: 16 });
+  const memoryBefore = await redisUsedMemory();
+  const ingest = await startService('bench-ingest', 'ingest', env, { ready: false });
+  services.push(ingest);
+  const ingestRun = await peakRss(ingest.child.pid as number, async () => {
+    const started = Date.now();
+    await waitFor(
+      'ingest to commit every message',
+      async () =>
+        (await committed(env.SLUICE_KAFKA_GROUP as string)) >= settings.messages ? true : undefined,
+      {
+        timeoutMs: 900_000,
+        intervalMs: 100,
+      },
+    );
+    return (Date.now() - started) / 1000;
+  });
+  const ingestRate = settings.messages / ingestRun.value;
+  const buffered = await pendingTotal(buffer);
+  const memoryPerRecord = ((await redisUsedMemory()) - memoryBefore) / buffered;
+  const docBytes = await averageDocBytes(buffer);
+  say(
+    `   ${Math.round(ingestRate)}/s (${(ingestRate / rawRate).toFixed(2)}× raw); ${buffered} rows buffered, ${Math.round(memoryPerRecord)} B of Redis each (document ${Math.round(docBytes)} B)`,
+  );
+
+  say(`C. worker + ingest, ${settings.rate} changes/s for ${settings.seconds} s`);
+  const drain = await startService('bench-worker-drain', 'worker', env);
+  services.push(drain);
+  await waitFor(
+    'the backlog to be flushed',
+    async () => ((await pendingTotal(buffer)) === 0 ? true : undefined),
+    { timeoutMs: 600_000, intervalMs: 500 },
+  );
+  await drain.stop();
+  const worker = await startService('bench-worker', 'worker', env);
+  services.push(worker);
+  const ingestBefore = sample(await metrics(ingest.httpPort), 'sluice_ingest_messages_total');
+  const steady = await peakRss(worker.child.pid as number, () =>
+    peakRss(ingest.child.pid as number, async () => {
+      const sent = await produce(settings.rate * settings.seconds, settings.rate);
+      await waitFor(
+        'ingest to catch up',
+        async () =>
+          (await committed(env.SLUICE_KAFKA_GROUP as string)) >= settings.messages + sent.produced
+            ? true
+            : undefined,
+        {
+          timeoutMs: 600_000,
+          intervalMs: 200,
+        },
+      );
+      await waitFor(
+        'the buffer to drain',
+        async () => ((await pendingTotal(buffer)) === 0 ? true : undefined),
+        { timeoutMs: 600_000, intervalMs: 200 },
+      );
+      return sent;
+    }),
+  );
+  const sent = steady.value.value;
+  const workerText = await metrics(worker.httpPort);
+  const ingested = sample(await metrics(ingest.httpPort), 'sluice_ingest_messages_total') - ingestBefore;
+  const written = sample(workerText, 'sluice_flush_docs_total', { result: 'written' });
+  const quantile = (q: string) => sample(workerText, 'sluice_sync_latency_recent_seconds', { quantile: q });
+  const fresh = { p50: quantile('0.5'), p99: quantile('0.99'), max: quantile('1') };
+  const achieved = sent.produced / sent.seconds;
+  say(
+    `   produced ${sent.produced} at ${Math.round(achieved)}/s; ${written} docs written (${(written / ingested).toFixed(3)} per change)`,
+  );
+  say(
+    `   freshness p50 ${fresh.p50.toFixed(2)} s, p99 ${fresh.p99.toFixed(2)} s, max ${fresh.max.toFixed(2)} s`,
+  );
+  say(
+    `   peak RSS: ingest ${Math.round(Math.max(ingestRun.peakMiB, steady.value.peakMiB))} MiB, worker ${Math.round(steady.peakMiB)} MiB`,
+  );
+
+  const row = (what: string, figure: string, target: string) => `| ${what} | ${figure} | ${target} |`;
+  writeSection(
+    'pipeline',
+    `## Pipeline (\`npm run bench:pipeline\`, test/bench/pipeline.ts)
+
+Run ${new Date().toISOString().slice(0, 16)}Z on ${machine()}; Elasticsearch ${s.esMajor}.x, Kafka topic of
+${settings.partitions} partitions, ${settings.tables} tables × ${settings.keysPerTable} keys, keys Zipf(${settings.zipfS}),
+one row per message (10 % inserts, 85 % updates, 5 % deletes), window ${settings.windowMs} ms, batch
+${settings.batchSize}. Phases A/B over ${settings.messages} messages; phase C at ${settings.rate} changes/s for
+${settings.seconds} s. One ingest and one worker process.
+
+| figure | measured | target |
+|---|---|---|
+${row('raw kafkajs consume-and-discard', `${Math.round(rawRate)} msg/s`, '(baseline)')}
+${row('ingest (Redis + MySQL backup durable, then commit)', `${Math.round(ingestRate)} msg/s = ${(ingestRate / rawRate).toFixed(2)}× raw`, '≥ 0.5× raw')}
+${row('Elasticsearch docs written per change (phase C)', `${(written / ingested).toFixed(3)} (${written} / ${ingested})`, '≤ 0.2')}
+${row('freshness p50 / p99 / max (phase C)', `${fresh.p50.toFixed(2)} / ${fresh.p99.toFixed(2)} / ${fresh.max.toFixed(2)} s`, `p99 ≤ ${(settings.windowMs / 1000 + 1.5).toFixed(1)} s`)}
+${row('rate sustained in phase C', `${Math.round(achieved)} changes/s`, `${settings.rate}`)}
+${row('Redis memory per buffered record', `${Math.round(memoryPerRecord)} B (document ${Math.round(docBytes)} B)`, `≤ 2 × doc + 200 = ${Math.round(2 * docBytes + 200)} B`)}
+${row('peak RSS ingest / worker', `${Math.round(Math.max(ingestRun.peakMiB, steady.value.peakMiB))} / ${Math.round(steady.peakMiB)} MiB`, '≤ 300 MiB each')}
+`,
+  );
+  say('results written to docs/benchmarks.md');
+} finally {
+  await Promise.all(services.map((service) => service.stop().catch(() => service.kill9())));
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+  await admin.disconnect();
+  for await (const keys of redis.scanStream({ match: `{${id}:*`, count: 1000 })) {
+    if ((keys as string[]).length) await redis.del(...(keys as string[]));
+  }
+  await redis.quit();
+  const es = await openElastic({ url: s.esUrl, major: 'auto', requestTimeoutMs: 30_000 });
+  await deleteIndicesByPrefix(es, env.SLUICE_ES_INDEX_PREFIX as string).catch(() => undefined);
+  await es.close();
+  await meta.drop();
+}
