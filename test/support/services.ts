@@ -8,6 +8,8 @@ import { waitFor } from './wait.ts';
 
 const SLUICE = `${repoRoot}services/cli/bin/sluice.js`;
 export const LOG_DIR = `${repoRoot}.stack/test-logs`;
+/** The V8 heap limits the deployment manifests give the services (deploy/k8s): RSS stays bounded. */
+export const SERVICE_NODE_OPTIONS = '--max-semi-space-size=8 --max-old-space-size=192';
 
 export interface ServiceProcess {
   name: string;
@@ -49,7 +51,13 @@ export async function startService(
   const logFile = `${LOG_DIR}/${name}-${Date.now()}.log`;
   const log = createWriteStream(logFile);
   const child = spawn(process.execPath, [SLUICE, command], {
-    env: { ...process.env, SLUICE_HTTP_PORT: '0', SLUICE_LOG_LEVEL: 'info', ...env },
+    env: {
+      ...process.env,
+      NODE_OPTIONS: SERVICE_NODE_OPTIONS,
+      SLUICE_HTTP_PORT: '0',
+      SLUICE_LOG_LEVEL: 'info',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.pipe(log);

@@ -4,7 +4,7 @@
 // backup, so a replay never replaces a newer state. Entries that fail again stay as they are.
 import type { BackupRepository, DeadLetter, DeadLetterRepository } from '@sluice/backup';
 import { encodeValue, type RedisBuffer, recordField } from '@sluice/buffer';
-import { type Mapping, parseFlatMessage, shardOfRow, shardOfTable } from '@sluice/core';
+import { decodeFlatMessage, type Mapping, shardOfRow, shardOfTable } from '@sluice/core';
 import { planBatch } from '@sluice/ingest';
 
 export interface ReplayContext {
@@ -34,7 +34,7 @@ export async function replayDeadLetter(ctx: ReplayContext, entry: DeadLetter): P
     return { id: entry.id, ok: false, detail: 'no raw message or Kafka position stored' };
   }
   const position = { topic: entry.topic, partition: entry.partition, offset: String(entry.offset) };
-  const outcome = parseFlatMessage(entry.payload, {
+  const outcome = decodeFlatMessage(entry.payload, {
     position,
     generation: ctx.generation,
     maxRowBytes: ctx.maxRowBytes,

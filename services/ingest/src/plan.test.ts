@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Mapping, parseFlatMessage, shardOfTable } from '@sluice/core';
+import { decodeFlatMessage, Mapping, shardOfTable } from '@sluice/core';
 import { type ParsedMessage, type PlanContext, planBatch } from './plan.ts';
 
 const message = (fields: Record<string, unknown>) =>
@@ -23,7 +23,7 @@ function parsed(offset: number, raw: string, replay = false): ParsedMessage {
   return {
     offset: String(offset),
     raw: Buffer.from(raw),
-    outcome: replay ? undefined : parseFlatMessage(raw, { position, generation: 0, maxRowBytes: 1 << 20 }),
+    outcome: replay ? undefined : decodeFlatMessage(raw, { position, generation: 0, maxRowBytes: 1 << 20 }),
   };
 }
 

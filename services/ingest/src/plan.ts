@@ -4,20 +4,22 @@ import type { BackupRow, DeadLetterInput } from '@sluice/backup';
 import type { BufferEntry } from '@sluice/buffer';
 import { toEntry } from '@sluice/buffer';
 import {
-  type ChangeRecord,
   collapseByRow,
+  type DecodedChange,
+  type DecodeOutcome,
   type Mapping,
-  type ParseOutcome,
   shardOfRow,
   shardOfTable,
+  type TableMapping,
   type TableRoute,
+  typeRow,
 } from '@sluice/core';
 
 export interface ParsedMessage {
   offset: string;
   raw: Buffer | null;
   /** undefined when the offset was at or below the partition's applied offset (a replay). */
-  outcome: ParseOutcome | undefined;
+  outcome: DecodeOutcome | undefined;
 }
 
 export interface PlanContext {
@@ -69,7 +71,8 @@ export function planBatch(parsed: readonly ParsedMessage[], ctx: PlanContext): B
     ctx.skipDatabases?.has(database) ? { action: 'ignore' } : ctx.mapping.route(database, table);
   const count = (key: string) => plan.messages.set(key, (plan.messages.get(key) ?? 0) + 1);
 
-  const records: Array<{ record: ChangeRecord; json: string | null; shard: number }> = [];
+  const changes: DecodedChange[] = [];
+  const mappingOf = new Map<DecodedChange, TableMapping>();
   for (const m of parsed) {
     const outcome = m.outcome;
     if (outcome === undefined) {
@@ -124,35 +127,35 @@ export function planBatch(parsed: readonly ParsedMessage[], ctx: PlanContext): B
           );
           break;
         }
-        const { mapping } = route;
-        for (const record of outcome.records) {
-          const shard = mapping.rowSharded
-            ? shardOfRow(record.tableKey, record.pk, ctx.shards)
-            : shardOfTable(record.tableKey, ctx.shards);
-          const doc = record.row === null ? null : mapping.project(record.row);
-          records.push({ record, json: doc === null ? null : JSON.stringify(doc), shard });
+        for (const change of outcome.changes) {
+          changes.push(change);
+          mappingOf.set(change, route.mapping);
         }
         break;
       }
     }
   }
 
-  const { records: newest, merged } = collapseByRow(records.map((r) => r.record));
+  // Only the newest change of each row is typed, projected and serialised.
+  const { records: newest, merged } = collapseByRow(changes);
   plan.merged = merged;
-  const byRecord = new Map(records.map((r) => [r.record, r]));
-  for (const record of newest) {
-    const planned = byRecord.get(record);
-    if (!planned) continue;
-    plan.records[record.op]++;
-    plan.entries.push(toEntry(record, planned.shard, planned.json));
+  for (const change of newest) {
+    const mapping = mappingOf.get(change) as TableMapping;
+    const shard = mapping.rowSharded
+      ? shardOfRow(change.tableKey, change.pk, ctx.shards)
+      : shardOfTable(change.tableKey, ctx.shards);
+    const row = typeRow(change);
+    const json = row === null ? null : JSON.stringify(mapping.project(row));
+    plan.records[change.op]++;
+    plan.entries.push(toEntry(change, shard, json));
     plan.backupRows.push({
-      shard: planned.shard,
-      tableName: record.tableKey,
-      primaryKey: record.pk,
-      version: record.version,
-      op: record.op === 'delete' ? 'd' : 'u',
-      data: planned.json,
-      sourceTs: record.sourceTs,
+      shard,
+      tableName: change.tableKey,
+      primaryKey: change.pk,
+      version: change.version,
+      op: change.op === 'delete' ? 'd' : 'u',
+      data: json,
+      sourceTs: change.sourceTs,
     });
   }
   return plan;

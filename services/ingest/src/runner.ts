@@ -7,7 +7,7 @@
 // reset) and are refused before they reach the buffer.
 import type { BackupWriter, DeadLetterSink } from '@sluice/backup';
 import type { BufferWriter } from '@sluice/buffer';
-import { type Mapping, parseFlatMessage } from '@sluice/core';
+import { decodeFlatMessage, type Mapping } from '@sluice/core';
 import type { IngestMetrics, Logger } from '@sluice/runtime';
 import type { SourceBatch } from '@sluice/source';
 import { type ParsedMessage, planBatch } from './plan.ts';
@@ -94,7 +94,7 @@ export class IngestRunner {
           ? undefined
           : m.value === null
             ? { kind: 'invalid', reason: 'invalid_shape', detail: 'empty message (null value)' }
-            : parseFlatMessage(m.value, {
+            : decodeFlatMessage(m.value, {
                 position: { topic, partition, offset: m.offset },
                 generation: this.settings.generation,
                 maxRowBytes: this.settings.maxRowBytes,
@@ -110,7 +110,9 @@ export class IngestRunner {
       placeOf: (key) => this.places.get(key),
     });
 
+    const planned = process.hrtime.bigint();
     const upserted = plan.entries.length > 0 ? await this.deps.buffer.upsert(plan.entries) : undefined;
+    const buffered = process.hrtime.bigint();
     await this.deps.deadLetters.add(plan.deadLetters);
     const last = messages[messages.length - 1];
     const lastOffset = last ? Number(last.offset) : -1;
@@ -119,6 +121,7 @@ export class IngestRunner {
         ? [{ topic, partition, generation: this.settings.generation, offset: lastOffset }]
         : [];
     await this.deps.backup.commitBatch(plan.backupRows, progress);
+    const backedUp = process.hrtime.bigint();
     if (lastOffset > applied) this.applied.set(`${topic}:${partition}`, lastOffset);
 
     for (const [key, n] of plan.messages) {
@@ -150,6 +153,19 @@ export class IngestRunner {
       );
     }
     metrics.batchSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    const ms = (from: bigint, to: bigint) => Math.round(Number(to - from) / 1e5) / 10;
+    logger.debug(
+      {
+        topic,
+        partition,
+        messages: messages.length,
+        records: plan.entries.length,
+        parseMs: ms(started, planned),
+        redisMs: ms(planned, buffered),
+        mysqlMs: ms(buffered, backedUp),
+      },
+      'batch ingested',
+    );
     return {
       messages: messages.length,
       buffered: plan.entries.length,

@@ -68,7 +68,7 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
     topics: settings.kafkaTopics,
     fromBeginning: settings.kafkaFromBeginning,
     concurrency: settings.parallelism,
-    maxBatchMessages: 2000,
+    maxBatchMessages: 10000,
     logger,
     onRebalance: () => runner.resetPartitionState(),
   });

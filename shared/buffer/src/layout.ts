@@ -78,7 +78,11 @@ export interface BufferEntry {
 }
 
 /** `json` is the document text (null or ignored for deletes). */
-export function toEntry(record: ChangeRecord, shard: number, json: string | null): BufferEntry {
+export function toEntry(
+  record: Pick<ChangeRecord, 'tableKey' | 'pk' | 'version' | 'sourceTs' | 'op'>,
+  shard: number,
+  json: string | null,
+): BufferEntry {
   return {
     shard,
     field: recordField(record.tableKey, record.pk),

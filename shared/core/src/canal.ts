@@ -24,6 +24,23 @@ export interface ParseContext {
   maxRowBytes: number;
 }
 
+type NonRowOutcome =
+  | { kind: 'ddl'; type: string; database: string; table: string; sql: string; reason: DeadLetterReason }
+  | { kind: 'ignored'; why: string }
+  | { kind: 'invalid'; reason: DeadLetterReason; detail: string; database?: string; table?: string };
+
+/** A decoded message: its changes carry the raw column values, typed later (typeRow). */
+export type DecodeOutcome =
+  | {
+      kind: 'rows';
+      type: RowType;
+      database: string;
+      table: string;
+      changes: DecodedChange[];
+      sourceTs: number;
+    }
+  | NonRowOutcome;
+
 export type ParseOutcome =
   | {
       kind: 'rows';
@@ -33,9 +50,18 @@ export type ParseOutcome =
       records: ChangeRecord[];
       sourceTs: number;
     }
-  | { kind: 'ddl'; type: string; database: string; table: string; sql: string; reason: DeadLetterReason }
-  | { kind: 'ignored'; why: string }
-  | { kind: 'invalid'; reason: DeadLetterReason; detail: string; database?: string; table?: string };
+  | NonRowOutcome;
+
+/**
+ * One row change before its values are typed: collapsing a batch by row first means only the
+ * surviving (newest) change of each row pays for typing and serialising.
+ */
+export interface DecodedChange extends Omit<ChangeRecord, 'row'> {
+  /** Column values as Canal sent them (strings or null); null for deletes. */
+  data: Record<string, string | null> | null;
+  /** Column name → MySQL type. */
+  types: Record<string, string>;
+}
 
 type Json = Record<string, unknown>;
 
@@ -47,7 +73,7 @@ function invalid(
   reason: DeadLetterReason,
   detail: string,
   where?: { database?: string; table?: string },
-): ParseOutcome {
+): NonRowOutcome {
   return { kind: 'invalid', reason, detail, ...where };
 }
 
@@ -75,7 +101,31 @@ function rowsOf(value: unknown): Array<Record<string, string | null>> | undefine
   return rows;
 }
 
+/** The typed row of a decoded upsert (null-prototype object, values typed by their MySQL type). */
+export function typeRow(change: DecodedChange): Row | null {
+  if (change.data === null) return null;
+  const row: Row = emptyRow();
+  const { types } = change;
+  for (const [name, value] of Object.entries(change.data)) {
+    row[name] = typeValue(value, columnType(Object.hasOwn(types, name) ? (types[name] as string) : ''));
+  }
+  return row;
+}
+
+export function toChangeRecord(change: DecodedChange): ChangeRecord {
+  const { data: _data, types: _types, ...rest } = change;
+  return { ...rest, row: typeRow(change) };
+}
+
+/** Decodes and types in one step (tests, replays); ingest decodes, collapses, then types. */
 export function parseFlatMessage(raw: Buffer | string, ctx: ParseContext): ParseOutcome {
+  const outcome = decodeFlatMessage(raw, ctx);
+  if (outcome.kind !== 'rows') return outcome;
+  const { changes, ...rest } = outcome;
+  return { ...rest, records: changes.map(toChangeRecord) };
+}
+
+export function decodeFlatMessage(raw: Buffer | string, ctx: ParseContext): DecodeOutcome {
   let message: unknown;
   try {
     message = decode(raw);
@@ -139,7 +189,7 @@ export function parseFlatMessage(raw: Buffer | string, ctx: ParseContext): Parse
   const key = tableKey(database, table);
   const types = mysqlType as Record<string, string>;
   const base = { database, table, tableKey: key, version, sourceTs: es, position: ctx.position };
-  const records: ChangeRecord[] = [];
+  const changes: DecodedChange[] = [];
 
   for (let i = 0; i < data.length; i++) {
     const after = data[i] as Record<string, string | null>;
@@ -158,7 +208,7 @@ export function parseFlatMessage(raw: Buffer | string, ctx: ParseContext): Parse
     const pk = encodePk(pkValues);
 
     if (type === 'DELETE') {
-      records.push({ ...base, pk, op: 'delete', row: null });
+      changes.push({ ...base, pk, op: 'delete', data: null, types });
       continue;
     }
 
@@ -172,17 +222,13 @@ export function parseFlatMessage(raw: Buffer | string, ctx: ParseContext): Parse
         return invalid('pk_column_absent', `row ${i}: an old primary-key value is NULL`, where);
       }
       const oldPk = encodePk(oldValues as string[]);
-      if (oldPk !== pk) records.push({ ...base, pk: oldPk, op: 'delete', row: null });
+      if (oldPk !== pk) changes.push({ ...base, pk: oldPk, op: 'delete', data: null, types });
     }
 
-    const row: Row = emptyRow();
     let bytes = 2;
-    for (const [name, value] of Object.entries(after)) {
-      row[name] = typeValue(value, columnType(Object.hasOwn(types, name) ? (types[name] as string) : ''));
-      bytes += name.length + (value?.length ?? 4) + 6;
-    }
+    for (const name in after) bytes += name.length + (after[name]?.length ?? 4) + 6;
     if (bytes > ctx.maxRowBytes) {
-      const size = Buffer.byteLength(JSON.stringify(row));
+      const size = Buffer.byteLength(JSON.stringify(after));
       if (size > ctx.maxRowBytes) {
         return invalid(
           'row_too_large',
@@ -191,17 +237,19 @@ export function parseFlatMessage(raw: Buffer | string, ctx: ParseContext): Parse
         );
       }
     }
-    records.push({ ...base, pk, op: 'upsert', row });
+    changes.push({ ...base, pk, op: 'upsert', data: after, types });
   }
-  return { kind: 'rows', type: type as RowType, database, table, records, sourceTs: es };
+  return { kind: 'rows', type: type as RowType, database, table, changes, sourceTs: es };
 }
 
 /**
  * Keeps one record per (table, pk): the last one in input order, which is the newest (records come
  * in offset order and, inside a message, in row order). Returns the survivors and how many merged.
  */
-export function collapseByRow(records: readonly ChangeRecord[]): { records: ChangeRecord[]; merged: number } {
-  const latest = new Map<string, ChangeRecord>();
+export function collapseByRow<T extends Pick<ChangeRecord, 'tableKey' | 'pk' | 'version'>>(
+  records: readonly T[],
+): { records: T[]; merged: number } {
+  const latest = new Map<string, T>();
   for (const record of records) {
     const id = `${record.tableKey}\u0000${record.pk}`;
     const seen = latest.get(id);

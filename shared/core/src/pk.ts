@@ -27,8 +27,11 @@ function isSafe(byte: number): boolean {
   );
 }
 
+const PLAIN = /^[A-Za-z0-9_.-]+$/;
+
 function encodeComponent(value: string): string {
   if (value === '') return EMPTY;
+  if (PLAIN.test(value)) return value;
   let out = '';
   for (const byte of Buffer.from(value, 'utf8')) {
     out += isSafe(byte) ? String.fromCharCode(byte) : `%${HEX[byte >> 4]}${HEX[byte & 15]}`;
