@@ -34,7 +34,7 @@ export interface FlushSettings {
 
 /** Throws a FencedError when the flush must not write any more (lock lost, assignment moved, draining). */
 export interface FlushGuard {
-  check(): void;
+  check(): void | Promise<void>;
 }
 
 export interface FlushSummary {
@@ -87,7 +87,7 @@ export class FlushRunner {
     const total = emptySummary();
     const deadline = Date.now() + this.settings.windowMs;
     for (;;) {
-      guard.check();
+      await guard.check();
       const records = await this.deps.buffer.takeDue(shard, this.settings.batchSize);
       if (records.length === 0) break;
       const summary = await this.flushBatch(shard, records, guard);
@@ -126,13 +126,13 @@ export class FlushRunner {
       for (const spec of planned.indices.values()) await indices.ensure(spec);
       for (const chunk of buildBulkChunks(planned.ops, this.settings.bulkMaxBytes)) {
         const chunkRecords = chunk.ops.map((op) => byRef.get(op.ref) as BufferedRecord);
-        guard.check();
+        await guard.check();
         let body: unknown;
         try {
           const response = await retry(
             'bulk request',
-            () => {
-              guard.check();
+            async () => {
+              await guard.check();
               return es.request({ method: 'POST', path: '/_bulk', bulkBody: chunk.body });
             },
             {

@@ -40,10 +40,13 @@ export class ShardLocks {
         this.held.set(shard, context.lock);
         try {
           return await work({
-            check: () => {
-              if (signal.aborted)
+            check: async () => {
+              if (signal.aborted) {
                 throw new FencedError(`lock of shard ${shard} lost: ${signal.error?.message ?? 'expired'}`);
-              extra?.check();
+              }
+              await extra?.check();
+              // The extra check may have waited on the network: look at the lock again.
+              if (signal.aborted) throw new FencedError(`lock of shard ${shard} lost`);
             },
           });
         } finally {

@@ -124,4 +124,23 @@ export class FlushScheduler {
   async releaseAll(): Promise<void> {
     await Promise.all(this.owned().map((shard) => this.release(shard)));
   }
+
+  /**
+   * Self-fencing: every flush in flight is told to stop at once (no drain), and no job is taken
+   * any more. Used when this process can no longer prove it owns its shards.
+   */
+  async fenceAll(reason: string): Promise<void> {
+    const workers = [...this.workers];
+    for (const abort of this.aborts.values()) abort.abort(new Error(reason));
+    this.workers.clear();
+    this.aborts.clear();
+    await Promise.all(workers.map(([, worker]) => worker.close(true).catch(() => undefined)));
+  }
+
+  /** Runs a flush of an owned shard now, outside the schedule (e.g. right after gaining it). */
+  flushNow(shard: number, job: ShardJob): Promise<void> {
+    const abort = this.aborts.get(shard);
+    if (!abort || abort.signal.aborted) return Promise.resolve();
+    return job(shard, abort.signal);
+  }
 }

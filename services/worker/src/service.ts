@@ -1,5 +1,6 @@
 // Wiring of the worker service: settings → connections (each checked) → migrations → index defaults →
 // flush runner, shard locks, recovery → per-shard schedulers for the owned shards → HTTP → signals.
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
   BackupRepository,
@@ -9,15 +10,19 @@ import {
   SyncMonitorRepository,
 } from '@sluice/backup';
 import { openRedis, RedisBuffer, shardKeys } from '@sluice/buffer';
-import { loadMapping, type SettingValues } from '@sluice/config';
-import { FencedError, shardLabel } from '@sluice/core';
+import { loadMapping, SETTINGS, type SettingValues } from '@sluice/config';
+import { Coordinator, clusterPaths, ZkSession } from '@sluice/coord';
+import { ConfigError, FencedError, shardLabel } from '@sluice/core';
 import { createRegistry, flushMetrics, Lifecycle, type Logger, startHttp } from '@sluice/runtime';
 import { IndexManager, openElastic } from '@sluice/sink';
 import { FlushRunner } from './flush-runner.ts';
 import { ShardLocks } from './locks.ts';
 import { Recovery, redisRunId } from './recovery.ts';
 import { FlushScheduler } from './scheduler.ts';
+import { type Ownership, ShardManager, StaticOwnership } from './shard-manager.ts';
 import { parseShardList } from './shards.ts';
+
+const VERSION = '0.1.0';
 
 export const WORKER_HTTP_PORT = 9402;
 
@@ -33,12 +38,11 @@ export function bullPrefix(settings: Pick<SettingValues, 'redisPrefix' | 'cluste
 }
 
 export async function startWorker(settings: SettingValues, logger: Logger): Promise<WorkerHandle> {
-  const workerId = `${hostname()}:${process.pid}`;
+  const workerId = `${hostname()}:${process.pid}:${randomBytes(2).toString('hex')}`;
   const lifecycle = new Lifecycle({ logger, forceExitMs: settings.drainTimeoutMs + 10_000 });
   const registry = createRegistry('worker');
   const metrics = flushMetrics(registry);
   const mapping = loadMapping(settings.mappingFile, settings.esIndexPrefix);
-  const owned = parseShardList(settings.staticShards, settings.shards);
 
   const pool = await openPool(settings.metaMysqlUrl);
   lifecycle.onStop('mysql', () => pool.end());
@@ -113,11 +117,14 @@ export async function startWorker(settings: SettingValues, logger: Logger): Prom
     logger,
   });
 
+  const allShards = Array.from({ length: settings.shards }, (_, i) => i);
   const flush = async (shard: number, signal: AbortSignal) => {
     const outcome = await locks
       .withLock(shard, (guard) => runner.flushShard(shard, guard), {
-        check: () => {
+        // Before every write: still owned here (ZooKeeper, read now) and not released or fenced.
+        check: async () => {
           if (signal.aborted) throw new FencedError(`shard ${shard} is no longer owned here`);
+          await ownership.verify(shard);
         },
       })
       .catch((error: unknown) => {
@@ -130,14 +137,73 @@ export async function startWorker(settings: SettingValues, logger: Logger): Prom
     if (!outcome.acquired) logger.debug({ shard }, 'shard lock busy: another worker is flushing it');
   };
 
-  await scheduler.ensureSchedulers(Array.from({ length: settings.shards }, (_, i) => i));
-  const recovered = await recovery.recoverShards(owned);
-  if (recovered.rebuffered > 0) metrics.recovered.inc(recovered.rebuffered);
-  for (const shard of owned) {
-    scheduler.own(shard, flush);
-    metrics.owned.set({ shard: shardLabel(shard) }, 1);
+  // The HTTP endpoint first: its port goes into the member record.
+  let manager: ShardManager | undefined;
+  const http = await startHttp(settings.httpHost, settings.httpPort ?? WORKER_HTTP_PORT, registry, {
+    live: () => lifecycle.state !== 'failed',
+    ready: () => {
+      const reasons = lifecycle.state === 'running' ? [] : [`state ${lifecycle.state}`];
+      if (manager?.isFenced()) reasons.push('self-fenced: membership not proven');
+      return { ready: reasons.length === 0, reasons };
+    },
+    status: async () => ({
+      service: 'worker',
+      workerId,
+      state: lifecycle.state,
+      fenced: manager?.isFenced() ?? false,
+      leader: coordinator?.isLeader() ?? false,
+      epoch: coordinator?.current()?.epoch ?? null,
+      owned: manager?.owned() ?? [],
+      shards: await buffer.stats(manager?.owned() ?? []),
+    }),
+  });
+  lifecycle.onStop('http', () => http.close());
+
+  let ownership: Ownership;
+  let coordinator: Coordinator | undefined;
+  if (settings.zkConnect) {
+    if (settings.staticShards !== undefined) {
+      throw new ConfigError(
+        `${SETTINGS.staticShards.env} (${SETTINGS.staticShards.key})`,
+        `is for workers without ZooKeeper; ${SETTINGS.zkConnect.env} is set too`,
+      );
+    }
+    const zk = new ZkSession({
+      connect: settings.zkConnect,
+      sessionTimeoutMs: settings.zkSessionTimeoutMs,
+      logger: logger.child({ component: 'zookeeper' }),
+    });
+    await zk.connect();
+    coordinator = new Coordinator({
+      zk,
+      paths: clusterPaths(settings.cluster),
+      info: {
+        id: workerId,
+        host: hostname(),
+        pid: process.pid,
+        startTime: Date.now(),
+        version: VERSION,
+        httpPort: http.port,
+      },
+      shards: settings.shards,
+      logger,
+      onLeadership: () => scheduler.ensureSchedulers(allShards),
+    });
+    ownership = coordinator;
+  } else {
+    ownership = new StaticOwnership(parseShardList(settings.staticShards, settings.shards));
+    await scheduler.ensureSchedulers(allShards);
   }
-  lifecycle.onStop('flush-workers', () => scheduler.releaseAll());
+  manager = new ShardManager({ ownership, scheduler, recovery, job: flush, metrics, logger });
+  const cluster = { manager, coordinator };
+  // On stop: no new jobs, the flush in flight finishes (or is abandoned) within the drain bound,
+  // its lock is released, and only then the member node goes (the leader reassigns at once).
+  lifecycle.onStop('cluster', async () => {
+    await cluster.manager.stop();
+    await cluster.coordinator?.stop();
+  });
+  await coordinator?.start();
+  await manager.start();
 
   // Redis restarted (new run_id) → its buffer may be empty: recover the owned shards at once.
   let runId = await redisRunId(redis);
@@ -163,18 +229,18 @@ export async function startWorker(settings: SettingValues, logger: Logger): Prom
     if (current === runId) return;
     logger.warn({ previous: runId, current }, 'Redis restarted: recovering the buffer from the backup');
     runId = current;
-    const r = await recovery.recoverShards(scheduler.owned());
+    const r = await recovery.recoverShards(cluster.manager.owned());
     metrics.recovered.inc(r.rebuffered);
   });
   if (settings.recoveryIntervalMs > 0) {
     every(settings.recoveryIntervalMs, 'recovery-sweep', async () => {
-      const r = await recovery.recoverShards(scheduler.owned());
+      const r = await recovery.recoverShards(cluster.manager.owned());
       metrics.recovered.inc(r.rebuffered);
     });
   }
   every(5000, 'buffer-gauges', async () => {
     const now = Date.now();
-    for (const s of await buffer.stats(scheduler.owned())) {
+    for (const s of await buffer.stats(cluster.manager.owned())) {
       metrics.pending.set({ shard: shardLabel(s.shard) }, s.pending);
       metrics.oldestAge.set(
         { shard: shardLabel(s.shard) },
@@ -190,22 +256,16 @@ export async function startWorker(settings: SettingValues, logger: Logger): Prom
     for (const timer of background) clearInterval(timer);
   });
 
-  const http = await startHttp(settings.httpHost, settings.httpPort ?? WORKER_HTTP_PORT, registry, {
-    live: () => lifecycle.state !== 'failed',
-    ready: () => {
-      const reasons = lifecycle.state === 'running' ? [] : [`state ${lifecycle.state}`];
-      return { ready: reasons.length === 0, reasons };
-    },
-    status: async () => ({
-      service: 'worker',
-      workerId,
-      state: lifecycle.state,
-      owned: scheduler.owned(),
-      shards: await buffer.stats(scheduler.owned()),
-    }),
-  });
-  lifecycle.onStop('http', () => http.close());
   lifecycle.running();
-  logger.info({ workerId, httpPort: http.port, owned, es: es.serverVersion }, 'worker running');
+  logger.info(
+    {
+      workerId,
+      httpPort: http.port,
+      owned: manager.owned(),
+      coordination: coordinator ? 'zookeeper' : 'static',
+      es: es.serverVersion,
+    },
+    'worker running',
+  );
   return { lifecycle, httpPort: http.port, workerId, stop: () => lifecycle.stop(0) };
 }

@@ -288,8 +288,8 @@ export const SETTINGS = {
     'SLUICE_LOCK_TTL_MS',
     'worker.lock_ttl_ms',
     int(1000),
-    30_000,
-    'Shard Redlock TTL (ms, auto-extended).',
+    3000,
+    'Shard Redlock TTL (ms), extended while a flush runs; a dead worker\'s lock frees after at most this long.',
   ),
   drainTimeoutMs: setting(
     'SLUICE_DRAIN_TIMEOUT_MS',
