@@ -1,2 +1,3 @@
 export * from './exit.ts';
 export * from './replay.ts';
+export * from './shards.ts';

@@ -5,6 +5,7 @@ import { registerCheckCommand } from './check.ts';
 import { describeFailure, EXIT } from './exit.ts';
 import { registerLoadtestCommand } from './loadtest.ts';
 import { registerServiceCommands } from './services.ts';
+import { registerShardsCommand } from './shards.ts';
 
 const program = new Command('sluice')
   .description('Keeps Elasticsearch in step with MySQL (Canal → Kafka → Redis buffer → Elasticsearch).')
@@ -16,6 +17,7 @@ registerServiceCommands(program);
 registerAdminCommands(program);
 registerCheckCommand(program);
 registerLoadtestCommand(program);
+registerShardsCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -289,7 +289,7 @@ export const SETTINGS = {
     'worker.lock_ttl_ms',
     int(1000),
     3000,
-    'Shard Redlock TTL (ms), extended while a flush runs; a dead worker\'s lock frees after at most this long.',
+    "Shard Redlock TTL (ms), extended while a flush runs; a dead worker's lock frees after at most this long.",
   ),
   drainTimeoutMs: setting(
     'SLUICE_DRAIN_TIMEOUT_MS',

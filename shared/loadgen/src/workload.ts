@@ -27,6 +27,8 @@ export interface WorkloadOptions {
   /** Operations per second in all (unbounded when absent). */
   ratePerSecond?: number;
   onProgress?: (done: number) => void;
+  /** Stops the workload early (the statements in flight finish). */
+  signal?: AbortSignal;
 }
 
 export interface WorkloadStats {
@@ -70,7 +72,9 @@ export async function createWorkloadSchema(pool: Pool, database: string, hotKeys
 
 type Op = { kind: string; sql: string; params: unknown[] };
 
-function planner(options: Required<Omit<WorkloadOptions, 'ratePerSecond' | 'onProgress'>>, stream: number) {
+type PlannerOptions = Required<Omit<WorkloadOptions, 'ratePerSecond' | 'onProgress' | 'signal'>>;
+
+function planner(options: PlannerOptions, stream: number) {
   const random = seeded(options.seed * 1009 + stream);
   const account = zipf(options.accounts, options.zipfS, random);
   const order = zipf(options.orders, options.zipfS, random);
@@ -179,7 +183,7 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadSta
       const next = planner(settings, stream);
       for (;;) {
         const n = issued++;
-        if (n >= options.operations) return;
+        if (n >= options.operations || options.signal?.aborted) return;
         if (options.ratePerSecond) {
           const due = started + (n / options.ratePerSecond) * 1000;
           const wait = due - Date.now();
