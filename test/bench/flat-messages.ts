@@ -7,6 +7,8 @@ import { seeded, zipf } from '@sluice/loadgen';
 export interface FlatMessageOptions {
   database: string;
   tables: number;
+  /** Table names (default t0, t1, …). */
+  tableNames?: string[];
   keysPerTable: number;
   zipfS: number;
   partitions: number;
@@ -31,7 +33,7 @@ const MYSQL_TYPES = {
 export function flatMessageSource(options: FlatMessageOptions): () => Produced {
   const random = seeded(options.seed);
   const key = zipf(options.keysPerTable, options.zipfS, random);
-  const tables = Array.from({ length: options.tables }, (_, i) => `t${i}`);
+  const tables = options.tableNames ?? Array.from({ length: options.tables }, (_, i) => `t${i}`);
   const partitionOf = new Map(tables.map((t) => [t, fnv1a32(t) % options.partitions]));
   const words = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet'];
   const word = () => words[Math.floor(random() * words.length)];
