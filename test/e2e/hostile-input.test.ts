@@ -76,7 +76,7 @@ test('N bad messages in → N dead letters with reasons and positions; all valid
   };
   const hostile = hostileMessages(options);
   const sequence: HostileMessage[] = [];
-  hostile.forEach((message, i) => sequence.push(validMessage(options, i), message));
+  for (const [i, message] of hostile.entries()) sequence.push(validMessage(options, i), message);
   sequence.push(validMessage(options, hostile.length));
 
   const producer = kafka.producer();

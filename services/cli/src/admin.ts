@@ -2,7 +2,14 @@
 
 import { BackupRepository, DeadLetterRepository, migrate, openPool, type Pool } from '@sluice/backup';
 import { openRedis, RedisBuffer } from '@sluice/buffer';
-import { describeSettings, loadMapping, SETTINGS, type SettingValues } from '@sluice/config';
+import {
+  describeSettings,
+  loadMapping,
+  mysqlSecurity,
+  redisSecurity,
+  SETTINGS,
+  type SettingValues,
+} from '@sluice/config';
 import { createLogger } from '@sluice/runtime';
 import { Recovery } from '@sluice/worker';
 import type { Command } from 'commander';
@@ -21,9 +28,11 @@ interface Tools {
 
 async function tools(command: Command, needRedis = true): Promise<Tools> {
   const settings = settingsOf(command);
-  const pool = await openPool(settings.metaMysqlUrl);
+  const pool = await openPool(settings.metaMysqlUrl, mysqlSecurity(settings));
   await migrate(pool);
-  const redis = needRedis ? await openRedis(settings.redisUrl, { connectionName: 'sluice-cli' }) : undefined;
+  const redis = needRedis
+    ? await openRedis(settings.redisUrl, { connectionName: 'sluice-cli', ...redisSecurity(settings) })
+    : undefined;
   const buffer = redis
     ? new RedisBuffer(redis, {
         prefix: settings.redisPrefix,

@@ -1,7 +1,7 @@
 // `sluice check`: does every mapped table equal its index? Exit code 1 when not.
 
 import { checkTables, isClean, tablesOf } from '@sluice/checker';
-import { loadMapping } from '@sluice/config';
+import { esSecurity, loadMapping } from '@sluice/config';
 import { ConfigError } from '@sluice/core';
 import { openElastic } from '@sluice/sink';
 import type { Command } from 'commander';
@@ -27,6 +27,7 @@ export function registerCheckCommand(program: Command): void {
         if (!options.database && !options.table) throw new Error('check needs --database or --table');
         const db = await mysql.createConnection({ uri: settings.sourceMysqlUrl, supportBigNumbers: true });
         const es = await openElastic({
+          ...esSecurity(settings),
           url: settings.esUrl,
           major: settings.esMajor,
           requestTimeoutMs: settings.esRequestTimeoutMs,

@@ -3,6 +3,7 @@
 // for any ZooKeeper client (see the README).
 
 import { openRedis, RedisBuffer } from '@sluice/buffer';
+import { redisSecurity } from '@sluice/config';
 import { clusterPaths, decodeAssignment, listMembers, ZkSession } from '@sluice/coord';
 import { ConfigError, shardLabel } from '@sluice/core';
 import { createLogger } from '@sluice/runtime';
@@ -38,10 +39,14 @@ export async function shardsReport(command: Command): Promise<ShardsReport> {
   const zk = new ZkSession({
     connect: settings.zkConnect,
     sessionTimeoutMs: settings.zkSessionTimeoutMs,
+    ...(settings.zkDigest ? { digest: settings.zkDigest } : {}),
     logger: createLogger('cli', 'warn', process.stderr),
   });
   await zk.connect();
-  const redis = await openRedis(settings.redisUrl, { connectionName: 'sluice-cli' });
+  const redis = await openRedis(settings.redisUrl, {
+    connectionName: 'sluice-cli',
+    ...redisSecurity(settings),
+  });
   try {
     const paths = clusterPaths(settings.cluster);
     const members = (await zk.exists(paths.members)) ? await listMembers(zk, paths) : [];

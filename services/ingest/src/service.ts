@@ -2,9 +2,9 @@
 // dependency and its address) → migrations → Kafka consumer → HTTP endpoint → signals.
 import { BackupRepository, DeadLetterRepository, migrate, openPool } from '@sluice/backup';
 import { openRedis, RedisBuffer } from '@sluice/buffer';
-import { loadMapping, type SettingValues } from '@sluice/config';
+import { kafkaSecurity, loadMapping, mysqlSecurity, redisSecurity, type SettingValues } from '@sluice/config';
 import { createRegistry, ingestMetrics, Lifecycle, type Logger, startHttp } from '@sluice/runtime';
-import { KafkaSource } from '@sluice/source';
+import { KafkaSource, type KafkaSourceOptions } from '@sluice/source';
 import { IngestRunner } from './runner.ts';
 
 /** The database named in the metadata URL. */
@@ -26,12 +26,13 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
   const metrics = ingestMetrics(registry);
   const mapping = loadMapping(settings.mappingFile, settings.esIndexPrefix);
 
-  const pool = await openPool(settings.metaMysqlUrl);
+  const pool = await openPool(settings.metaMysqlUrl, mysqlSecurity(settings));
   lifecycle.onStop('mysql', () => pool.end());
   const migrated = await migrate(pool);
   if (migrated.applied.length > 0) logger.info({ applied: migrated.applied }, 'metadata schema migrated');
 
   const redis = await openRedis(settings.redisUrl, {
+    ...redisSecurity(settings),
     connectionName: 'sluice-ingest',
     onError: (error) => logger.warn({ err: error }, 'redis connection error'),
   });
@@ -62,6 +63,7 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
   );
 
   const source = new KafkaSource({
+    ...(kafkaSecurity(settings) as Pick<KafkaSourceOptions, 'ssl' | 'sasl'>),
     brokers: settings.kafkaBrokers,
     clientId: `${settings.kafkaClientId}-ingest`,
     groupId: settings.kafkaGroup,
@@ -119,24 +121,45 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
   await source.run((batch) => runner.process(batch).then(() => undefined));
   lifecycle.onStop('kafka', () => source.stop());
 
-  const http = await startHttp(settings.httpHost, settings.httpPort ?? INGEST_HTTP_PORT, registry, {
-    live: () => lifecycle.state !== 'failed',
-    ready: () => {
-      const reasons: string[] = [];
-      if (lifecycle.state !== 'running') reasons.push(`state ${lifecycle.state}`);
-      if (!source.hasJoined()) reasons.push('not yet in the consumer group');
-      return { ready: reasons.length === 0, reasons };
+  const http = await startHttp(
+    settings.httpHost,
+    settings.httpPort ?? INGEST_HTTP_PORT,
+    registry,
+    {
+      live: () => lifecycle.state !== 'failed',
+      ready: () => {
+        const reasons: string[] = [];
+        if (lifecycle.state !== 'running') reasons.push(`state ${lifecycle.state}`);
+        if (!source.hasJoined()) reasons.push('not yet in the consumer group');
+        return { ready: reasons.length === 0, reasons };
+      },
+      status: () => ({
+        service: 'ingest',
+        state: lifecycle.state,
+        paused: source.isPaused(),
+        pending,
+        lag: lagTotal,
+        topics: settings.kafkaTopics,
+        group: settings.kafkaGroup,
+      }),
     },
-    status: () => ({
-      service: 'ingest',
-      state: lifecycle.state,
-      paused: source.isPaused(),
-      pending,
-      lag: lagTotal,
-      topics: settings.kafkaTopics,
-      group: settings.kafkaGroup,
-    }),
-  });
+    {
+      token: settings.adminToken,
+      actions: {
+        pause: async () => {
+          source.pause();
+          metrics.paused.set(1);
+          return { paused: true };
+        },
+        resume: async () => {
+          source.resume();
+          metrics.paused.set(0);
+          return { paused: false };
+        },
+      },
+    },
+  );
+
   lifecycle.onStop('http', () => http.close());
   lifecycle.running();
   logger.info(

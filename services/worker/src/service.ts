@@ -10,7 +10,14 @@ import {
   SyncMonitorRepository,
 } from '@sluice/backup';
 import { openRedis, RedisBuffer, shardKeys } from '@sluice/buffer';
-import { loadMapping, SETTINGS, type SettingValues } from '@sluice/config';
+import {
+  esSecurity,
+  loadMapping,
+  mysqlSecurity,
+  redisSecurity,
+  SETTINGS,
+  type SettingValues,
+} from '@sluice/config';
 import { Coordinator, clusterPaths, ZkSession } from '@sluice/coord';
 import { ConfigError, FencedError, shardLabel } from '@sluice/core';
 import { createRegistry, flushMetrics, Lifecycle, type Logger, startHttp } from '@sluice/runtime';
@@ -44,13 +51,14 @@ export async function startWorker(settings: SettingValues, logger: Logger): Prom
   const metrics = flushMetrics(registry);
   const mapping = loadMapping(settings.mappingFile, settings.esIndexPrefix);
 
-  const pool = await openPool(settings.metaMysqlUrl);
+  const pool = await openPool(settings.metaMysqlUrl, mysqlSecurity(settings));
   lifecycle.onStop('mysql', () => pool.end());
   await migrate(pool);
   const backup = new BackupRepository(pool);
 
   const onRedisError = (error: Error) => logger.warn({ err: error }, 'redis connection error');
   const redis = await openRedis(settings.redisUrl, {
+    ...redisSecurity(settings),
     connectionName: 'sluice-worker',
     onError: onRedisError,
   });
@@ -58,6 +66,7 @@ export async function startWorker(settings: SettingValues, logger: Logger): Prom
     await redis.quit();
   });
   const queueRedis = await openRedis(settings.redisUrl, {
+    ...redisSecurity(settings),
     connectionName: 'sluice-worker-queues',
     maxRetriesPerRequest: null,
     onError: onRedisError,
@@ -67,6 +76,7 @@ export async function startWorker(settings: SettingValues, logger: Logger): Prom
   });
 
   const es = await openElastic({
+    ...esSecurity(settings),
     url: settings.esUrl,
     major: settings.esMajor,
     requestTimeoutMs: settings.esRequestTimeoutMs,
@@ -139,24 +149,41 @@ export async function startWorker(settings: SettingValues, logger: Logger): Prom
 
   // The HTTP endpoint first: its port goes into the member record.
   let manager: ShardManager | undefined;
-  const http = await startHttp(settings.httpHost, settings.httpPort ?? WORKER_HTTP_PORT, registry, {
-    live: () => lifecycle.state !== 'failed',
-    ready: () => {
-      const reasons = lifecycle.state === 'running' ? [] : [`state ${lifecycle.state}`];
-      if (manager?.isFenced()) reasons.push('self-fenced: membership not proven');
-      return { ready: reasons.length === 0, reasons };
+  const http = await startHttp(
+    settings.httpHost,
+    settings.httpPort ?? WORKER_HTTP_PORT,
+    registry,
+    {
+      live: () => lifecycle.state !== 'failed',
+      ready: () => {
+        const reasons = lifecycle.state === 'running' ? [] : [`state ${lifecycle.state}`];
+        if (manager?.isFenced()) reasons.push('self-fenced: membership not proven');
+        return { ready: reasons.length === 0, reasons };
+      },
+      status: async () => ({
+        service: 'worker',
+        workerId,
+        state: lifecycle.state,
+        fenced: manager?.isFenced() ?? false,
+        leader: coordinator?.isLeader() ?? false,
+        epoch: coordinator?.current()?.epoch ?? null,
+        owned: manager?.owned() ?? [],
+        shards: await buffer.stats(manager?.owned() ?? []),
+      }),
     },
-    status: async () => ({
-      service: 'worker',
-      workerId,
-      state: lifecycle.state,
-      fenced: manager?.isFenced() ?? false,
-      leader: coordinator?.isLeader() ?? false,
-      epoch: coordinator?.current()?.epoch ?? null,
-      owned: manager?.owned() ?? [],
-      shards: await buffer.stats(manager?.owned() ?? []),
-    }),
-  });
+    {
+      token: settings.adminToken,
+      actions: {
+        recover: () => recovery.recoverShards(manager?.owned() ?? []),
+        flush: async () => {
+          const shards = manager?.owned() ?? [];
+          await Promise.all(shards.map((shard) => scheduler.flushNow(shard, flush)));
+          return { flushed: shards };
+        },
+      },
+    },
+  );
+
   lifecycle.onStop('http', () => http.close());
 
   let ownership: Ownership;
@@ -171,6 +198,7 @@ export async function startWorker(settings: SettingValues, logger: Logger): Prom
     const zk = new ZkSession({
       connect: settings.zkConnect,
       sessionTimeoutMs: settings.zkSessionTimeoutMs,
+      ...(settings.zkDigest ? { digest: settings.zkDigest } : {}),
       logger: logger.child({ component: 'zookeeper' }),
     });
     await zk.connect();

@@ -1,6 +1,7 @@
 // The HTTP endpoint of every long-running service: /metrics (Prometheus), /health/live,
 // /health/ready, and /status (JSON). Binds to a configurable address; no admin actions here.
-import { createServer, type Server } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
@@ -11,6 +12,18 @@ export interface HealthSource {
   ready(): { ready: boolean; reasons: string[] };
   /** A JSON-serialisable status document. */
   status(): Promise<unknown> | unknown;
+}
+
+/** POST /admin/<name> actions; refused without the bearer token, disabled when no token is set. */
+export interface AdminActions {
+  token: string | undefined;
+  actions: Record<string, () => Promise<unknown>>;
+}
+
+function authorized(req: IncomingMessage, token: string): boolean {
+  const given = Buffer.from(/^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '');
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 export interface HttpEndpoint {
@@ -24,11 +37,21 @@ export async function startHttp(
   port: number,
   registry: Registry,
   health: HealthSource,
+  admin?: AdminActions,
 ): Promise<HttpEndpoint> {
   const server = createServer(async (req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const json = (status: number, body: unknown) =>
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     try {
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
+      if (path.startsWith('/admin/')) {
+        const action = admin?.actions[path.slice('/admin/'.length)];
+        if (req.method !== 'POST') json(405, { error: 'admin actions are POST requests' });
+        else if (!admin?.token) json(403, { error: 'admin actions are disabled: set SLUICE_ADMIN_TOKEN' });
+        else if (!authorized(req, admin.token)) json(401, { error: 'a valid bearer token is required' });
+        else if (!action) json(404, { error: 'no such admin action', actions: Object.keys(admin.actions) });
+        else json(200, { ok: true, result: await action() });
+      } else if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405, { allow: 'GET, HEAD' }).end();
       } else if (path === '/metrics') {
         const body = await registry.metrics();
