@@ -70,7 +70,7 @@ mariadb_after_up() {
     CREATE USER IF NOT EXISTS 'canal'@'127.0.0.1' IDENTIFIED VIA mysql_native_password USING PASSWORD('canal');
     GRANT SELECT, REPLICATION SLAVE, REPLICATION CLIENT, SHOW VIEW ON *.* TO 'canal'@'127.0.0.1';
     CREATE USER IF NOT EXISTS 'sluice'@'127.0.0.1' IDENTIFIED VIA mysql_native_password USING PASSWORD('sluice');
-    GRANT ALL PRIVILEGES ON *.* TO 'sluice'@'127.0.0.1';
+    GRANT ALL PRIVILEGES ON *.* TO 'sluice'@'127.0.0.1' WITH GRANT OPTION;
     CREATE DATABASE IF NOT EXISTS \`$META_DB\` CHARACTER SET utf8mb4;
     CREATE DATABASE IF NOT EXISTS \`$SOURCE_DB\` CHARACTER SET utf8mb4;
   " && mariadb --no-defaults --socket="$(mariadb_socket)" -uroot "$SOURCE_DB" \

@@ -198,7 +198,9 @@ export async function startWorker(settings: SettingValues, logger: Logger): Prom
     const zk = new ZkSession({
       connect: settings.zkConnect,
       sessionTimeoutMs: settings.zkSessionTimeoutMs,
-      ...(settings.zkDigest ? { digest: settings.zkDigest } : {}),
+      ...(settings.zkDigest
+        ? { digest: settings.zkDigest, aclRoot: clusterPaths(settings.cluster).root }
+        : {}),
       logger: logger.child({ component: 'zookeeper' }),
     });
     await zk.connect();

@@ -102,4 +102,9 @@ test('secrets are read from <ENV>_FILE and never shown', () => {
   assert.ok(!shown.includes('from-file'), shown);
   assert.ok(shown.includes('mysql://sluice:***@db:3306/meta'), shown);
   failsWith({ env: { ...required, SLUICE_REDIS_URL: 'http://x' } }, /SLUICE_REDIS_URL.*\(secret\)/);
+  const withDigest = describeSettings(
+    loadSettings({ env: { ...required, SLUICE_ZK_DIGEST: 'sluice:zk-secret', SLUICE_ES_API_KEY: 'k3y' } }),
+  );
+  assert.equal(withDigest['zookeeper.digest'], '***');
+  assert.equal(withDigest['es.api_key'], '***');
 });

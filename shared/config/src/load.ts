@@ -132,6 +132,8 @@ export function describeSettings(settings: SettingValues): Record<string, unknow
 export function redactUrl(text: string): string {
   try {
     const parsed = new URL(text);
+    // Only a real URL with a host is shown ("user:password" parses as a URL of scheme "user:").
+    if (!parsed.host) return '***';
     if (parsed.password) parsed.password = '***';
     return parsed.toString();
   } catch {

@@ -17,8 +17,10 @@ export interface ZkOptions {
   connect: string;
   sessionTimeoutMs: number;
   logger: Logger;
-  /** Digest credentials "user:password": added to the session, and nodes Sluice creates get a digest ACL. */
+  /** Digest credentials "user:password": added to the session; nodes created at or below `aclRoot` get a digest ACL. */
   digest?: string;
+  /** Where the digest ACL starts (the cluster root); parents above it stay open to other clusters. */
+  aclRoot?: string;
 }
 
 type Callback<T> = (error: Error | zookeeper.Exception | null, value: T) => void;
@@ -162,7 +164,12 @@ export class ZkSession extends EventEmitter {
 
   create(path: string, data: Buffer, mode: number): Promise<string> {
     return this.call('create', (c, cb) => {
-      if (this.acl) c.create(path, data, this.acl, mode, cb);
+      const secured =
+        this.acl &&
+        (!this.options.aclRoot ||
+          path === this.options.aclRoot ||
+          path.startsWith(`${this.options.aclRoot}/`));
+      if (secured && this.acl) c.create(path, data, this.acl, mode, cb);
       else c.create(path, data, mode, cb);
     });
   }

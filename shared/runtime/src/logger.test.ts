@@ -23,10 +23,14 @@ test('log lines never carry secrets: fields, messages and errors are scrubbed', 
   const logger = createLogger('test', 'info', sink);
   logger.info({ password: 'hunter2', es: { apiKey: 'k-123' } }, 'connecting to mysql://a:topsecret@h/db');
   logger.error({ err: new Error('failed for redis://:pw-456@r:1') }, 'boom');
+  logger.warn(
+    { err: Object.assign(new Error('WRONGPASS'), { command: { name: 'auth', args: ['pw-789'] } }) },
+    'redis',
+  );
   logger.flush();
   await new Promise((resolve) => setImmediate(resolve));
   const text = lines.join('');
-  for (const secret of ['hunter2', 'k-123', 'topsecret', 'pw-456'])
+  for (const secret of ['hunter2', 'k-123', 'topsecret', 'pw-456', 'pw-789'])
     assert.ok(!text.includes(secret), `${secret} leaked`);
   assert.match(text, /mysql:\/\/a:\*\*\*@h\/db/);
 });

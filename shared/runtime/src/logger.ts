@@ -38,6 +38,10 @@ export function createLogger(service: string, level = 'info', destination?: Node
           const serialized = pino.stdSerializers.err(error as Error);
           if (typeof serialized.message === 'string') serialized.message = redactText(serialized.message);
           if (typeof serialized.stack === 'string') serialized.stack = redactText(serialized.stack);
+          // Client errors carry the command that failed (ioredis: AUTH with its password): keep the name only.
+          const command = (serialized as { command?: { name?: unknown } }).command;
+          if (command && typeof command === 'object')
+            (serialized as { command?: unknown }).command = { name: command.name };
           return serialized;
         },
       },
