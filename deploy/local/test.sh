@@ -3,7 +3,7 @@
 #   1. bootstrap (packages, pinned Node, npm ci) — quick when done
 #   2. static checks: lint + format (Biome), types (tsc --build), circular imports (madge)
 #   3. the real local stack up (both Elasticsearch majors), its settings exported
-#   4. one `node --test` run over unit, smoke, integration and end-to-end tests
+#   4. one `node --test` run over unit, smoke, integration, end-to-end and chaos (short) tests
 # Extra arguments are passed to node --test (e.g. --test-name-pattern=...).
 set -euo pipefail
 REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -30,6 +30,9 @@ files=(
   test/smoke/**/*.test.ts
   test/integration/**/*.test.ts
   test/e2e/**/*.test.ts
+  test/stress/**/*.test.ts
 )
 echo "[test] node --test over ${#files[@]} files" >&2
-exec node --test --test-reporter=spec --test-concurrency="${SLUICE_TEST_CONCURRENCY:-2}" "$@" "${files[@]}"
+# One file at a time: the end-to-end tests run several services each on a 2-core machine, and the
+# chaos test (test/stress, last in path order) restarts the stack's servers.
+exec node --test --test-reporter=spec --test-concurrency="${SLUICE_TEST_CONCURRENCY:-1}" "$@" "${files[@]}"

@@ -118,7 +118,15 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
   lagTimer.unref();
   lifecycle.onStop('lag', () => clearInterval(lagTimer));
 
-  await source.run((batch) => runner.process(batch).then(() => undefined));
+  let inFlight = 0;
+  await source.run(async (batch) => {
+    inFlight++;
+    try {
+      await runner.process(batch);
+    } finally {
+      inFlight--;
+    }
+  });
   lifecycle.onStop('kafka', () => source.stop());
 
   const http = await startHttp(
@@ -139,6 +147,7 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
         paused: source.isPaused(),
         pending,
         lag: lagTotal,
+        inFlight,
         topics: settings.kafkaTopics,
         group: settings.kafkaGroup,
       }),

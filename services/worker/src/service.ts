@@ -128,23 +128,29 @@ export async function startWorker(settings: SettingValues, logger: Logger): Prom
   });
 
   const allShards = Array.from({ length: settings.shards }, (_, i) => i);
+  const flushing = new Set<number>();
   const flush = async (shard: number, signal: AbortSignal) => {
-    const outcome = await locks
-      .withLock(shard, (guard) => runner.flushShard(shard, guard), {
-        // Before every write: still owned here (ZooKeeper, read now) and not released or fenced.
-        check: async () => {
-          if (signal.aborted) throw new FencedError(`shard ${shard} is no longer owned here`);
-          await ownership.verify(shard);
-        },
-      })
-      .catch((error: unknown) => {
-        if (error instanceof FencedError) {
-          logger.warn({ shard, reason: error.message }, 'flush stopped: fenced');
-          return { acquired: true as const, value: undefined };
-        }
-        throw error;
-      });
-    if (!outcome.acquired) logger.debug({ shard }, 'shard lock busy: another worker is flushing it');
+    flushing.add(shard);
+    try {
+      const outcome = await locks
+        .withLock(shard, (guard) => runner.flushShard(shard, guard), {
+          // Before every write: still owned here (ZooKeeper, read now) and not released or fenced.
+          check: async () => {
+            if (signal.aborted) throw new FencedError(`shard ${shard} is no longer owned here`);
+            await ownership.verify(shard);
+          },
+        })
+        .catch((error: unknown) => {
+          if (error instanceof FencedError) {
+            logger.warn({ shard, reason: error.message }, 'flush stopped: fenced');
+            return { acquired: true as const, value: undefined };
+          }
+          throw error;
+        });
+      if (!outcome.acquired) logger.debug({ shard }, 'shard lock busy: another worker is flushing it');
+    } finally {
+      flushing.delete(shard);
+    }
   };
 
   // The HTTP endpoint first: its port goes into the member record.
@@ -168,6 +174,7 @@ export async function startWorker(settings: SettingValues, logger: Logger): Prom
         leader: coordinator?.isLeader() ?? false,
         epoch: coordinator?.current()?.epoch ?? null,
         owned: manager?.owned() ?? [],
+        flushing: [...flushing].sort((x, y) => x - y),
         shards: await buffer.stats(manager?.owned() ?? []),
       }),
     },
@@ -257,8 +264,13 @@ export async function startWorker(settings: SettingValues, logger: Logger): Prom
   every(2000, 'redis-restart-watch', async () => {
     const current = await redisRunId(redis);
     if (current === runId) return;
-    logger.warn({ previous: runId, current }, 'Redis restarted: recovering the buffer from the backup');
+    logger.warn(
+      { previous: runId, current },
+      'Redis restarted: recovering the buffer and the flush schedules',
+    );
     runId = current;
+    // Without persistence the BullMQ schedulers went with the data: make them again for our shards.
+    await scheduler.ensureSchedulers(cluster.manager.owned());
     const r = await recovery.recoverShards(cluster.manager.owned());
     metrics.recovered.inc(r.rebuffered);
   });

@@ -1,0 +1,290 @@
+// The chaos run: a random MariaDB workload through the whole real pipeline (Canal → Kafka → 1 ingest
+// → Redis → 3 workers → Elasticsearch) while faults are injected in random order; then the load
+// stops, the pipeline goes quiet and every table is compared with its index. Finally the consumer
+// group is reset to the earliest offsets: the replay must leave the index untouched, every replayed
+// write refused. A canary row, updated four times a second, measures freshness throughout.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { canonicalJson, type TableDiff } from '@sluice/checker';
+import { runWorkload, seeded, WORKLOAD_TABLES } from '@sluice/loadgen';
+import { Kafka, logLevel } from 'kafkajs';
+import mysql from 'mysql2/promise';
+import { createPipeline, type Pipeline } from '../support/pipeline.ts';
+import { metricSum } from '../support/services.ts';
+import { stack } from '../support/stack.ts';
+import { waitFor } from '../support/wait.ts';
+import { type ChaosCluster, FAULT_KINDS, FAULTS, type FaultKind, stackUp } from './faults.ts';
+
+export interface ChaosOptions {
+  /** Fault rounds in all (each kind in turn, in a shuffled order per cycle). */
+  rounds: number;
+  /** Keep the load going until at least this many MySQL operations ran. */
+  minOperations: number;
+  operationsPerSecond: number;
+  esOutageMs: number;
+  seed: number;
+  log: (text: string) => void;
+}
+
+export interface FaultStat {
+  kind: FaultKind | 'replay';
+  count: number;
+  /** Longest time from the end of the fault until the canary was fresh again (ms). */
+  maxRecoveryMs: number;
+}
+
+export interface ChaosReport {
+  faults: FaultStat[];
+  operations: number;
+  ingested: number;
+  diffs: TableDiff[];
+  missing: number;
+  stale: number;
+  extra: number;
+  longestFreshnessGapMs: number;
+  replay: { refused: number; indexUnchanged: boolean };
+  seconds: number;
+}
+
+const TABLES = [...WORKLOAD_TABLES, 'canary'];
+/** The canary counts as fresh when ES shows a value at most this old. */
+const FRESH_MS = 4000;
+
+export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
+  const started = Date.now();
+  const random = seeded(options.seed);
+  const pipeline: Pipeline = await createPipeline({
+    env: {
+      SLUICE_ZK_SESSION_TIMEOUT_MS: '4000',
+      SLUICE_WINDOW_MS: '1000',
+      SLUICE_DRAIN_TIMEOUT_MS: '3000',
+      SLUICE_BUFFER_HIGH_WATERMARK: '20000',
+      SLUICE_BUFFER_LOW_WATERMARK: '10000',
+      SLUICE_RECOVERY_INTERVAL_MS: '15000',
+    },
+  });
+  const cluster: ChaosCluster = {
+    pipeline,
+    ingest: await pipeline.start('ingest'),
+    workers: [],
+    log: options.log,
+    esOutageMs: options.esOutageMs,
+  };
+  for (let i = 0; i < 3; i++) cluster.workers.push(await pipeline.start('worker'));
+
+  const db = await mysql.createConnection(pipeline.sourceUrl.replace(/\/[^/]*$/, '/'));
+  await db.query(`CREATE DATABASE IF NOT EXISTS \`${pipeline.database}\``);
+  await db.changeUser({ database: pipeline.database });
+  await db.query('CREATE TABLE canary (id INT PRIMARY KEY, ts BIGINT NOT NULL)');
+  await db.query('INSERT INTO canary VALUES (1, ?)', [Date.now()]);
+
+  // The load, the canary writer and the freshness watcher run until the faults are over.
+  const abort = new AbortController();
+  let operations = 0;
+  const load = runWorkload({
+    url: pipeline.sourceUrl,
+    database: pipeline.database,
+    operations: 1e9,
+    concurrency: 4,
+    seed: options.seed,
+    ratePerSecond: options.operationsPerSecond,
+    signal: abort.signal,
+    onProgress: (done) => {
+      operations = done;
+    },
+  });
+  let canaryRunning = true;
+  const canary = (async () => {
+    while (canaryRunning) {
+      await db.query('UPDATE canary SET ts = ? WHERE id = 1', [Date.now()]).catch(() => undefined);
+      await sleep(250);
+    }
+  })();
+  const canaryIndex = pipeline.mapping.defaultIndex(pipeline.database, 'canary');
+  let lastFresh = Date.now();
+  let longestGap = 0;
+  let watching = true;
+  const watcher = (async () => {
+    while (watching) {
+      const doc = await pipeline.es
+        .request<{ _source?: { ts: number } }>(
+          { method: 'GET', path: `/${canaryIndex}/_doc/1` },
+          { ignore: [404] },
+        )
+        .catch(() => undefined);
+      const ts = doc?.body._source?.ts;
+      const now = Date.now();
+      if (ts !== undefined) {
+        longestGap = Math.max(longestGap, now - ts);
+        if (now - ts <= FRESH_MS) lastFresh = now;
+      } else {
+        longestGap = Math.max(longestGap, now - lastFresh);
+      }
+      await sleep(250);
+    }
+  })();
+  const freshAgain = (since: number) =>
+    waitFor('the canary to be fresh again', () => (lastFresh > since ? lastFresh : undefined), {
+      timeoutMs: 300_000,
+      intervalMs: 100,
+    });
+
+  const stats = new Map<FaultKind | 'replay', FaultStat>();
+  const record = (kind: FaultKind | 'replay', recoveryMs: number) => {
+    const stat = stats.get(kind) ?? { kind, count: 0, maxRecoveryMs: 0 };
+    stat.count++;
+    stat.maxRecoveryMs = Math.max(stat.maxRecoveryMs, recoveryMs);
+    stats.set(kind, stat);
+  };
+
+  try {
+    await freshAgain(Date.now());
+    let plan: FaultKind[] = [];
+    for (let round = 1; round <= options.rounds; round++) {
+      if (plan.length === 0) plan = [...FAULT_KINDS].sort(() => random() - 0.5);
+      const kind = plan.shift() as FaultKind;
+      await sleep(1000 + random() * 3000);
+      const what = await FAULTS[kind](cluster);
+      const ended = Date.now();
+      const fresh = await freshAgain(ended);
+      record(kind, fresh - ended);
+      options.log(
+        `round ${round}/${options.rounds} ${kind}: ${what}; fresh again after ${((fresh - ended) / 1000).toFixed(1)} s (${operations} operations so far)`,
+      );
+    }
+    await waitFor(
+      `${options.minOperations} operations`,
+      () => (operations >= options.minOperations ? true : undefined),
+      {
+        timeoutMs: 3_600_000,
+        intervalMs: 1000,
+      },
+    );
+  } finally {
+    abort.abort();
+    canaryRunning = false;
+    const workload = await load.catch((error: unknown) => {
+      options.log(`workload stopped with an error: ${String(error)}`);
+      return undefined;
+    });
+    operations = workload?.operations ?? operations;
+    await canary;
+    await stackUp();
+  }
+
+  options.log(`load stopped after ${operations} operations; waiting for quiescence`);
+  const diffs = await pipeline.waitConverged(TABLES, 600_000).catch(async (error: unknown) => {
+    options.log(String(error));
+    return pipeline.check(TABLES);
+  });
+  watching = false;
+  await watcher;
+  const ingested = await metricSum(cluster.ingest.httpPort, 'sluice_ingest_messages_total').catch(() => 0);
+
+  // Replay: the whole topic again from the earliest offsets must change nothing.
+  const before = await snapshot(pipeline);
+  const refusedBefore = await metricSum(cluster.ingest.httpPort, 'sluice_ingest_refused_total', {
+    reason: 'replayed_offset',
+  });
+  await cluster.ingest.stop();
+  const kafka = new Kafka({
+    clientId: 'sluice-chaos',
+    brokers: stack().kafkaBrokers,
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.resetOffsets({
+    groupId: pipeline.env.SLUICE_KAFKA_GROUP as string,
+    topic: stack().kafkaTopic,
+    earliest: true,
+  });
+  await admin.disconnect();
+  const replayStart = Date.now();
+  cluster.ingest = await pipeline.start('ingest');
+  const refused = await waitFor(
+    'the replay to be consumed',
+    async () => {
+      const status = (await (await fetch(`http://127.0.0.1:${cluster.ingest.httpPort}/status`)).json()) as {
+        lag: number;
+      };
+      const count = await metricSum(cluster.ingest.httpPort, 'sluice_ingest_refused_total', {
+        reason: 'replayed_offset',
+      });
+      return count > 0 && status.lag === 0 ? count : undefined;
+    },
+    { timeoutMs: 600_000, intervalMs: 1000 },
+  );
+  await sleep(5000);
+  const after = await snapshot(pipeline);
+  record('replay', Date.now() - replayStart);
+  const indexUnchanged = canonicalJson([...before]) === canonicalJson([...after]);
+  options.log(
+    `replay: ${refused} replayed messages refused (${refusedBefore} before the reset); index unchanged: ${indexUnchanged}`,
+  );
+
+  await db.end();
+  await pipeline.close();
+  const sum = (key: 'missing' | 'stale' | 'extra') => diffs.reduce((n, d) => n + d[key].length, 0);
+  return {
+    faults: [...stats.values()],
+    operations,
+    ingested,
+    diffs,
+    missing: sum('missing'),
+    stale: sum('stale'),
+    extra: sum('extra'),
+    longestFreshnessGapMs: longestGap,
+    replay: { refused, indexUnchanged },
+    seconds: (Date.now() - started) / 1000,
+  };
+}
+
+/** Every document of the test's indices with its version: "<index>/<id>" → "<version> <source>". */
+async function snapshot(pipeline: Pipeline): Promise<Map<string, string>> {
+  await pipeline.es.request(
+    { method: 'POST', path: `/${pipeline.indexPrefix}*/_refresh` },
+    { ignore: [404] },
+  );
+  const out = new Map<string, string>();
+  let body = (
+    await pipeline.es.request<{
+      _scroll_id?: string;
+      hits: { hits: Array<{ _index: string; _id: string; _version: number; _source: unknown }> };
+    }>({
+      method: 'POST',
+      path: `/${pipeline.indexPrefix}*/_search`,
+      querystring: { scroll: '1m' },
+      body: { size: 5000, version: true, sort: ['_doc'] },
+    })
+  ).body;
+  while (body.hits.hits.length > 0) {
+    for (const hit of body.hits.hits)
+      out.set(`${hit._index}/${hit._id}`, `${hit._version} ${canonicalJson(hit._source)}`);
+    body = (
+      await pipeline.es.request<typeof body>({
+        method: 'POST',
+        path: '/_search/scroll',
+        body: { scroll: '1m', scroll_id: body._scroll_id },
+      })
+    ).body;
+  }
+  return new Map([...out].sort(([a], [b]) => a.localeCompare(b)));
+}
+
+export function renderReport(report: ChaosReport): string {
+  const lines = [
+    '| fault | count | longest time to fresh again after it |',
+    '|---|---|---|',
+    ...report.faults.map((f) => `| ${f.kind} | ${f.count} | ${(f.maxRecoveryMs / 1000).toFixed(1)} s |`),
+    '',
+    '| figure | value |',
+    '|---|---|',
+    `| MySQL operations during the run | ${report.operations} |`,
+    `| Canal messages ingested | ${report.ingested} |`,
+    `| documents missing / stale / extra at the end | ${report.missing} / ${report.stale} / ${report.extra} |`,
+    `| longest freshness gap (canary) | ${(report.longestFreshnessGapMs / 1000).toFixed(1)} s |`,
+    `| replay from the earliest offsets: writes refused / index unchanged | ${report.replay.refused} / ${report.replay.indexUnchanged ? 'yes' : 'NO'} |`,
+    `| duration | ${Math.round(report.seconds)} s |`,
+  ];
+  return lines.join('\n');
+}
