@@ -27,8 +27,10 @@ Run ${new Date().toISOString().slice(0, 16)}Z on ${machine()}, against the local
 (${options.operationsPerSecond} statements/s: inserts, updates, deletes, re-inserts, primary-key changes, a
 composite-key table, hot rows) through Canal → Kafka → 1 ingest → Redis → 3 workers → Elasticsearch,
 with ${options.rounds} faults in random order, then quiescence, a full comparison of every table with its
-index, and a replay of the whole topic from the earliest offsets. "Fresh again" = the canary row
-(updated every 250 ms) visible in Elasticsearch at most 4 s old.
+index, and a replay of the whole topic from the earliest offsets. Recovery time = from the end of
+the fault (process replaced, server up again) until a canary value written after it (the canary row
+is updated every 250 ms) is visible in Elasticsearch; the freshness gap = the oldest the canary
+document in Elasticsearch ever was.
 
 ${table}
 `,
