@@ -30,6 +30,7 @@ export interface ChaosCluster {
   log: (text: string) => void;
   /** How long Elasticsearch stays down in an outage. */
   esOutageMs: number;
+  observations: Array<{ kind: FaultKind; ingestPaused: boolean; mostPending: number }>;
 }
 
 async function stack(...args: string[]): Promise<void> {
@@ -89,9 +90,21 @@ export const FAULTS: Record<FaultKind, (cluster: ChaosCluster) => Promise<string
 
   async 'elasticsearch-outage'(cluster) {
     await stack('down', 'elasticsearch');
-    await sleep(cluster.esOutageMs);
+    // Watch ingest meanwhile: the buffer grows until ingest pauses its partitions at the watermark.
+    let paused = false;
+    let mostPending = 0;
+    const until = Date.now() + cluster.esOutageMs;
+    while (Date.now() < until) {
+      const status = await json<{ paused: boolean; pending: number }>(cluster.ingest, '/status').catch(
+        () => undefined,
+      );
+      paused ||= status?.paused ?? false;
+      mostPending = Math.max(mostPending, status?.pending ?? 0);
+      await sleep(500);
+    }
+    cluster.observations.push({ kind: 'elasticsearch-outage', ingestPaused: paused, mostPending });
     await stack('up', 'elasticsearch');
-    return `Elasticsearch down for ${cluster.esOutageMs / 1000} s under load`;
+    return `Elasticsearch down for ${cluster.esOutageMs / 1000} s under load (buffer up to ${mostPending} records, ingest ${paused ? 'paused at the watermark' : 'never paused'})`;
   },
 
   async 'kafka-restart'() {

@@ -21,6 +21,10 @@ test('chaos (short): every fault once under load; nothing missing, stale or extr
     'every fault was injected',
   );
   assert.ok(report.operations > 1000, `${report.operations} operations ran`);
+  assert.ok(
+    report.outages.length === 1 && report.outages.every((o) => o.ingestPaused),
+    'ingest paused at the watermark while Elasticsearch was down',
+  );
   assert.deepEqual([report.missing, report.stale, report.extra], [0, 0, 0]);
   for (const diff of report.diffs)
     assert.ok(diff.rows > 0 || diff.table.endsWith('hot_counters'), `${diff.table} has rows`);
