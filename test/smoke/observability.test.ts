@@ -1,0 +1,47 @@
+// The alert rules and the Grafana dashboard in deploy/observability only use metrics Sluice exports.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { METRIC } from '@sluice/runtime';
+import { parse } from 'yaml';
+import { repoRoot } from '../support/stack.ts';
+
+const known = new Set(Object.values(METRIC));
+const histogramSeries = (name: string) => name.replace(/_(bucket|sum|count)$/, '');
+
+function metricsIn(expr: string): string[] {
+  return [...expr.matchAll(/\b(sluice_[a-z_]+)/g)].map((m) => histogramSeries(m[1] as string));
+}
+
+test('alert rules are well formed and use exported metrics only', () => {
+  const doc = parse(readFileSync(`${repoRoot}deploy/observability/alerts.yaml`, 'utf8')) as {
+    groups: Array<{
+      name: string;
+      rules: Array<{ alert: string; expr: string; labels?: { severity?: string } }>;
+    }>;
+  };
+  const rules = doc.groups.flatMap((g) => g.rules);
+  assert.ok(rules.length >= 5);
+  for (const rule of rules) {
+    assert.match(rule.alert, /^Sluice[A-Z]/);
+    assert.ok(rule.labels?.severity, `${rule.alert} has a severity`);
+    const used = metricsIn(rule.expr);
+    assert.ok(used.length > 0, `${rule.alert} uses a Sluice metric`);
+    for (const name of used) assert.ok(known.has(name as never), `${rule.alert}: unknown metric ${name}`);
+  }
+});
+
+test('the Grafana dashboard uses exported metrics only', () => {
+  const dashboard = JSON.parse(
+    readFileSync(`${repoRoot}deploy/observability/grafana-dashboard.json`, 'utf8'),
+  ) as {
+    panels: Array<{ title: string; targets: Array<{ expr: string }> }>;
+  };
+  assert.ok(dashboard.panels.length >= 8);
+  for (const panel of dashboard.panels) {
+    for (const target of panel.targets) {
+      for (const name of metricsIn(target.expr))
+        assert.ok(known.has(name as never), `${panel.title}: unknown metric ${name}`);
+    }
+  }
+});
