@@ -15,7 +15,7 @@ import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { deleteIndicesByPrefix } from '../support/elastic.ts';
 import { createTestDatabase } from '../support/mysql.ts';
-import { SERVICE_NODE_OPTIONS, type ServiceProcess, startService } from '../support/services.ts';
+import { SERVICE_NODE_OPTIONS, type ServiceProcess, startService, sumSamples } from '../support/services.ts';
 import { stack } from '../support/stack.ts';
 import { uniqueName, waitFor } from '../support/wait.ts';
 import { flatMessageSource } from './flat-messages.ts';
@@ -61,14 +61,7 @@ const say = (text: string) => process.stdout.write(`${text}\n`);
 async function produce(count: number, perSecond?: number): Promise<{ produced: number; seconds: number }> {
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
-  const next = flatMessageSource({
-    database,
-    tables: settings.tables,
-    keysPerTable: settings.keysPerTable,
-    zipfS: settings.zipfS,
-    partitions: settings.partitions,
-    seed: 11,
-  });
+  const next = messages();
   const started = Date.now();
   let produced = 0;
   const chunk = perSecond ? Math.max(1, Math.round(perSecond / 20)) : 2000;
@@ -114,16 +107,6 @@ async function metrics(port: number): Promise<string> {
   return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
 }
 
-function sample(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
-    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}
-
 async function baseline(total: number): Promise<number> {
   const consumer = kafka.consumer({ groupId: `${id}-raw`, maxBytesPerPartition: 4 * 1024 * 1024 });
   await consumer.connect();
@@ -156,13 +139,9 @@ async function baseline(total: number): Promise<number> {
   return total / ((last - first) / 1000);
 }
 
-/**
- * The fewest writes any window-based deduplication could make for phase C's stream: the number of
- * distinct rows per window, replaying the same seeded sequence (phase C's producer starts it over)
- * at the same rate.
- */
-function idealWrites(count: number, perSecond: number, windowMs: number): number {
-  const next = flatMessageSource({
+/** The seeded message stream of the benchmark (each producer starts it over from the beginning). */
+function messages(): () => { partition: number; value: string } {
+  return flatMessageSource({
     database,
     tables: settings.tables,
     keysPerTable: settings.keysPerTable,
@@ -170,6 +149,15 @@ function idealWrites(count: number, perSecond: number, windowMs: number): number
     partitions: settings.partitions,
     seed: 11,
   });
+}
+
+/**
+ * The fewest writes any window-based deduplication could make for phase C's stream: the number of
+ * distinct rows per window, replaying the same seeded sequence (phase C's producer starts it over)
+ * at the same rate.
+ */
+function idealWrites(count: number, perSecond: number, windowMs: number): number {
+  const next = messages();
   const perWindow = Math.max(1, Math.round((perSecond * windowMs) / 1000));
   let total = 0;
   let rows = new Set<string>();
@@ -264,7 +252,7 @@ try {
     await drain.stop();
     const worker = await startService('bench-worker', 'worker', env);
     services.push(worker);
-    const ingestBefore = sample(await metrics(ingest.httpPort), 'sluice_ingest_messages_total');
+    const ingestBefore = sumSamples(await metrics(ingest.httpPort), 'sluice_ingest_messages_total');
     const steady = await peakRss(worker.child.pid as number, () =>
       peakRss(ingest.child.pid as number, async () => {
         const sent = await produce(settings.rate * settings.seconds, settings.rate);
@@ -290,9 +278,11 @@ try {
     const sent = steady.value.value;
     const ideal = idealWrites(sent.produced, settings.rate, settings.windowMs);
     const workerText = await metrics(worker.httpPort);
-    const ingested = sample(await metrics(ingest.httpPort), 'sluice_ingest_messages_total') - ingestBefore;
-    const written = sample(workerText, 'sluice_flush_docs_total', { result: 'written' });
-    const quantile = (q: string) => sample(workerText, 'sluice_sync_latency_recent_seconds', { quantile: q });
+    const ingested =
+      sumSamples(await metrics(ingest.httpPort), 'sluice_ingest_messages_total') - ingestBefore;
+    const written = sumSamples(workerText, 'sluice_flush_docs_total', { result: 'written' });
+    const quantile = (q: string) =>
+      sumSamples(workerText, 'sluice_sync_latency_recent_seconds', { quantile: q });
     const fresh = { p50: quantile('0.5'), p99: quantile('0.99'), max: quantile('1') };
     const achieved = sent.produced / sent.seconds;
     say(

@@ -235,3 +235,32 @@ test('the sync monitor records flush batches', async () => {
   assert.equal(rows[0]?.table_names, 'shop.a,shop.b');
   assert.equal(rows[0]?.status, 'partial');
 });
+
+test('regression: many large dead letters and backup rows are written in statements that fit max_allowed_packet', async () => {
+  // A batch of bad 3 MiB messages once became one INSERT above MariaDB's packet limit (16 MiB by
+  // default) and stalled the partition, retrying forever.
+  const [packet] = await pool.query<RowDataPacket[]>('SELECT @@max_allowed_packet AS bytes');
+  const limit = Number(packet[0]?.bytes);
+  const dlq = new DeadLetterRepository(pool);
+  const big = Buffer.alloc(3 * 1024 * 1024, 0x61);
+  const count = Math.ceil((limit * 1.5) / big.length);
+  await dlq.add(
+    Array.from({ length: count }, (_, i) => ({
+      stage: 'ingest' as const,
+      reason: 'row_too_large' as const,
+      detail: 'big',
+      topic: 'regression',
+      partition: 0,
+      offset: 1000 + i,
+      payload: big,
+    })),
+  );
+  assert.equal((await dlq.list({ reason: 'row_too_large', limit: 1000 })).length, count);
+  const rows = Array.from({ length: count }, (_, i) => ({
+    ...row(`big${i}`, 1),
+    shard: 11,
+    data: `"${'b'.repeat(3 * 1024 * 1024)}"`,
+  }));
+  await repo.commitBatch(rows, []);
+  assert.equal((await repo.listUnsynced(11, 1000)).length, count);
+});

@@ -1,34 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import zookeeper from 'node-zookeeper-client';
-import { stack } from '../support/stack.ts';
 import { uniqueName, waitFor } from '../support/wait.ts';
-
-type Client = zookeeper.Client;
-
-function connect(): Promise<Client> {
-  const client = zookeeper.createClient(stack().zkConnect, { sessionTimeout: 4000, retries: 2 });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('ZooKeeper did not connect within 10 s')), 10_000);
-    client.once('connected', () => {
-      clearTimeout(timer);
-      resolve(client);
-    });
-    client.connect();
-  });
-}
-
-type Callback<T> = (error: Error | zookeeper.Exception | null, value: T) => void;
-
-function call<T>(fn: (cb: Callback<T>) => void): Promise<T> {
-  return new Promise((resolve, reject) => fn((error, value) => (error ? reject(error) : resolve(value))));
-}
-
-async function removeTree(client: Client, path: string): Promise<void> {
-  const children = await call<string[]>((cb) => client.getChildren(path, cb));
-  for (const child of children) await removeTree(client, `${path}/${child}`);
-  await call<void>((cb) => client.remove(path, -1, (error) => cb(error, undefined)));
-}
+import { type RawZk as Client, call, connectZk as connect, removeTree } from '../support/zk.ts';
 
 const root = `/sluice-smoke/${uniqueName('zk')}`;
 let observer: Client;

@@ -109,13 +109,8 @@ export async function startService(
   };
 }
 
-/** Reads a service's metrics and returns the sum of a metric's samples (optionally filtered by labels). */
-export async function metricSum(
-  port: number,
-  name: string,
-  labels: Record<string, string> = {},
-): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+/** The sum of a metric's samples in Prometheus text (optionally only those with these labels). */
+export function sumSamples(text: string, name: string, labels: Record<string, string> = {}): number {
   let sum = 0;
   for (const line of text.split('\n')) {
     if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
@@ -123,4 +118,13 @@ export async function metricSum(
     sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return sum;
+}
+
+/** Reads a service's metrics and returns the sum of a metric's samples (optionally filtered by labels). */
+export async function metricSum(
+  port: number,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  return sumSamples(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(), name, labels);
 }
