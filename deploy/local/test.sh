@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm test`: everything, from any state of the machine.
-#   1. bootstrap (packages, pinned Node, npm ci) — quick when done
+#   1. bootstrap (packages, pinned Node, npm install) — quick when done
 #   2. static checks: lint + format (Biome), types (tsc --build), circular imports (madge)
 #   3. the real local stack up (both Elasticsearch majors), its settings exported
 #   4. one `node --test` run over unit, smoke, integration, end-to-end and chaos (short) tests

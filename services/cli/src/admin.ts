@@ -7,6 +7,7 @@ import {
   loadMapping,
   mysqlSecurity,
   redisSecurity,
+  renderSettingsReference,
   SETTINGS,
   type SettingValues,
 } from '@sluice/config';
@@ -184,7 +185,12 @@ export function registerAdminCommands(program: Command): void {
       'print the effective settings (secrets hidden) or, with --list, every setting and its variable',
     )
     .option('--list', 'every setting with its environment variable, file key, default and meaning')
-    .action((options: { list?: boolean }, command: Command) => {
+    .option('--markdown', 'the settings reference as Markdown (docs/configuration.md)')
+    .action((options: { list?: boolean; markdown?: boolean }, command: Command) => {
+      if (options.markdown) {
+        process.stdout.write(renderSettingsReference());
+        return;
+      }
       if (options.list) {
         for (const spec of Object.values(SETTINGS)) {
           const fallback =

@@ -93,7 +93,7 @@ export async function startWorker(settings: SettingValues, logger: Logger): Prom
     prefix: settings.redisPrefix,
     cluster: settings.cluster,
     shards: settings.shards,
-    retryMaxMs: 30_000,
+    retryMaxMs: settings.retryBackoffMaxMs,
   });
   const runner = new FlushRunner(
     {

@@ -86,6 +86,13 @@ export const SETTINGS = {
     3,
     'Retries of a failed bulk request within one flush (records stay buffered after that).',
   ),
+  retryBackoffMaxMs: setting(
+    'SLUICE_RETRY_BACKOFF_MAX_MS',
+    'retry_backoff_max_ms',
+    int(100, 3_600_000),
+    10_000,
+    'Longest wait before a record whose write failed (429, 5xx, timeout) is tried again; the wait doubles from 1 s per failure up to this. Bounds the recovery time after an Elasticsearch outage.',
+  ),
   parallelism: setting(
     'SLUICE_PARALLELISM',
     'parallelism',
