@@ -70,24 +70,21 @@ es_compat_major() {
   if [ "$main" = 9 ]; then printf '8'; else printf '9'; fi
 }
 
+# The release to run: the pinned one when set, else the default release of the major.
+es_pick_version() { # <major> <pinned version or empty>
+  if [ -n "$2" ]; then printf '%s' "$2"; else es_default_version "$1"; fi
+}
+
 es_version_main() {
   local major
   major=$(es_major) || return 1
-  if [ -n "${SLUICE_STACK_ES_VERSION:-}" ]; then
-    printf '%s' "$SLUICE_STACK_ES_VERSION"
-  else
-    es_default_version "$major"
-  fi
+  es_pick_version "$major" "${SLUICE_STACK_ES_VERSION:-}"
 }
 
 es_version_compat() {
   local major
   major=$(es_compat_major) || return 1
-  if [ -n "${SLUICE_STACK_ES_COMPAT_VERSION:-}" ]; then
-    printf '%s' "$SLUICE_STACK_ES_COMPAT_VERSION"
-  else
-    es_default_version "$major"
-  fi
+  es_pick_version "$major" "${SLUICE_STACK_ES_COMPAT_VERSION:-}"
 }
 
 # --- shared helpers -----------------------------------------------------------------------------

@@ -34,62 +34,72 @@ export function createRegistry(service: string): Registry {
   return registry;
 }
 
+function counter<L extends string = never>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly L[] = [],
+): Counter<L> {
+  return new Counter<L>({ name, help, labelNames, registers: [registry] });
+}
+
+function gauge<L extends string = never>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly L[] = [],
+): Gauge<L> {
+  return new Gauge<L>({ name, help, labelNames, registers: [registry] });
+}
+
+/** Both services write dead letters: ingest for bad messages, the worker for rejected documents. */
+const deadLetters = (registry: Registry) =>
+  counter(registry, METRIC.dlq, 'Dead letters written, by reason', ['reason'] as const);
+
 /** Metrics of the ingest path. */
 export function ingestMetrics(registry: Registry) {
   return {
-    messages: new Counter({
-      name: METRIC.ingestMessages,
-      help: 'Canal messages consumed, by table and type',
-      labelNames: ['table', 'type'] as const,
-      registers: [registry],
-    }),
-    records: new Counter({
-      name: METRIC.ingestRecords,
-      help: 'Row changes buffered (after collapsing within a batch)',
-      labelNames: ['op'] as const,
-      registers: [registry],
-    }),
-    errors: new Counter({
-      name: METRIC.ingestErrors,
-      help: 'Messages that could not be processed, by reason',
-      labelNames: ['reason'] as const,
-      registers: [registry],
-    }),
-    refused: new Counter({
-      name: METRIC.ingestRefused,
-      help: 'Changes refused as not newer: replayed offsets, or older than the buffered version',
-      labelNames: ['reason'] as const,
-      registers: [registry],
-    }),
+    messages: counter(registry, METRIC.ingestMessages, 'Canal messages consumed, by table and type', [
+      'table',
+      'type',
+    ] as const),
+    records: counter(
+      registry,
+      METRIC.ingestRecords,
+      'Row changes buffered (after collapsing within a batch)',
+      ['op'] as const,
+    ),
+    errors: counter(registry, METRIC.ingestErrors, 'Messages that could not be processed, by reason', [
+      'reason',
+    ] as const),
+    refused: counter(
+      registry,
+      METRIC.ingestRefused,
+      'Changes refused as not newer: replayed offsets, or older than the buffered version',
+      ['reason'] as const,
+    ),
     batchSeconds: new Histogram({
       name: METRIC.ingestBatchSeconds,
       help: 'Time to process one Kafka batch (parse, buffer, backup)',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
-    paused: new Gauge({
-      name: METRIC.ingestPaused,
-      help: '1 while ingest pauses its partitions (buffer above the high watermark)',
-      registers: [registry],
-    }),
-    merged: new Counter({
-      name: METRIC.dedupMerged,
-      help: 'Changes merged into a newer change of the same row before reaching Elasticsearch',
-      labelNames: ['stage'] as const,
-      registers: [registry],
-    }),
-    dlq: new Counter({
-      name: METRIC.dlq,
-      help: 'Dead letters written, by reason',
-      labelNames: ['reason'] as const,
-      registers: [registry],
-    }),
-    lag: new Gauge({
-      name: METRIC.consumerLag,
-      help: 'Messages behind the end of each partition',
-      labelNames: ['topic', 'partition'] as const,
-      registers: [registry],
-    }),
+    paused: gauge(
+      registry,
+      METRIC.ingestPaused,
+      '1 while ingest pauses its partitions (buffer above the high watermark)',
+    ),
+    merged: counter(
+      registry,
+      METRIC.dedupMerged,
+      'Changes merged into a newer change of the same row before reaching Elasticsearch',
+      ['stage'] as const,
+    ),
+    dlq: deadLetters(registry),
+    lag: gauge(registry, METRIC.consumerLag, 'Messages behind the end of each partition', [
+      'topic',
+      'partition',
+    ] as const),
   };
 }
 
@@ -105,18 +115,13 @@ export function flushMetrics(registry: Registry) {
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     }),
-    docs: new Counter({
-      name: METRIC.flushDocs,
-      help: 'Documents by outcome: written, refused (already newer), absent (delete of a missing doc), retry, dead',
-      labelNames: ['result'] as const,
-      registers: [registry],
-    }),
-    batches: new Counter({
-      name: METRIC.flushBatches,
-      help: 'Flush batches by status',
-      labelNames: ['status'] as const,
-      registers: [registry],
-    }),
+    docs: counter(
+      registry,
+      METRIC.flushDocs,
+      'Documents by outcome: written, refused (already newer), absent (delete of a missing doc), retry, dead',
+      ['result'] as const,
+    ),
+    batches: counter(registry, METRIC.flushBatches, 'Flush batches by status', ['status'] as const),
     latency: new Histogram({
       name: METRIC.syncLatency,
       help: 'Source commit → Elasticsearch acknowledgement',
@@ -131,45 +136,17 @@ export function flushMetrics(registry: Registry) {
       ageBuckets: 5,
       registers: [registry],
     }),
-    dlq: new Counter({
-      name: METRIC.dlq,
-      help: 'Dead letters written, by reason',
-      labelNames: ['reason'] as const,
-      registers: [registry],
-    }),
-    recovered: new Counter({
-      name: METRIC.recovered,
-      help: 'Backup rows re-buffered by recovery',
-      registers: [registry],
-    }),
-    pending: new Gauge({
-      name: METRIC.bufferPending,
-      help: 'Records waiting in the buffer, per shard',
-      labelNames: ['shard'] as const,
-      registers: [registry],
-    }),
-    oldestAge: new Gauge({
-      name: METRIC.bufferOldestAge,
-      help: 'Age of the oldest waiting record, per shard',
-      labelNames: ['shard'] as const,
-      registers: [registry],
-    }),
-    backupUnsynced: new Gauge({
-      name: METRIC.backupUnsynced,
-      help: 'Backup rows not yet synced',
-      registers: [registry],
-    }),
-    owned: new Gauge({
-      name: METRIC.shardOwned,
-      help: '1 for each shard this worker owns',
-      labelNames: ['shard'] as const,
-      registers: [registry],
-    }),
-    rebalances: new Counter({
-      name: METRIC.rebalances,
-      help: 'Assignment changes applied by this worker',
-      registers: [registry],
-    }),
+    dlq: deadLetters(registry),
+    recovered: counter(registry, METRIC.recovered, 'Backup rows re-buffered by recovery'),
+    pending: gauge(registry, METRIC.bufferPending, 'Records waiting in the buffer, per shard', [
+      'shard',
+    ] as const),
+    oldestAge: gauge(registry, METRIC.bufferOldestAge, 'Age of the oldest waiting record, per shard', [
+      'shard',
+    ] as const),
+    backupUnsynced: gauge(registry, METRIC.backupUnsynced, 'Backup rows not yet synced'),
+    owned: gauge(registry, METRIC.shardOwned, '1 for each shard this worker owns', ['shard'] as const),
+    rebalances: counter(registry, METRIC.rebalances, 'Assignment changes applied by this worker'),
   };
 }
 
