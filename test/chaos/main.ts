@@ -36,5 +36,8 @@ ${table}
 `,
   );
 }
-const clean = report.missing + report.stale + report.extra === 0 && report.replay.indexUnchanged;
+const clean =
+  report.missing + report.stale + report.extra === 0 &&
+  report.replay.indexUnchanged &&
+  report.replay.refused === report.replay.messages;
 process.exit(clean ? 0 : 1);

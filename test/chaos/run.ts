@@ -42,7 +42,8 @@ export interface ChaosReport {
   stale: number;
   extra: number;
   longestFreshnessGapMs: number;
-  replay: { refused: number; indexUnchanged: boolean };
+  /** messages = every message of the topic, all at or below an applied offset, so all must be refused. */
+  replay: { messages: number; refused: number; indexUnchanged: boolean };
   seconds: number;
 }
 
@@ -210,28 +211,39 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     topic: stack().kafkaTopic,
     partitions: starts.map((p) => ({ partition: p.partition, offset: p.low })),
   });
-  await admin.disconnect();
+  const replayed = starts.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
   const replayStart = Date.now();
   cluster.ingest = await pipeline.start('ingest');
-  const refused = await waitFor(
-    'the replay to be consumed',
-    async () => {
-      const status = (await (await fetch(`http://127.0.0.1:${cluster.ingest.httpPort}/status`)).json()) as {
-        lag: number;
-      };
-      const count = await metricSum(cluster.ingest.httpPort, 'sluice_ingest_refused_total', {
-        reason: 'replayed_offset',
-      });
-      return count > 0 && status.lag === 0 ? count : undefined;
-    },
-    { timeoutMs: 600_000, intervalMs: 1000 },
-  );
+  // Consumed = the group committed every partition's end as it was at the reset (the load has
+  // stopped, so nothing is written after it).
+  const ends = new Map(starts.map((p) => [p.partition, Number(p.high)]));
+  try {
+    await waitFor(
+      'the replay to be consumed up to the end of every partition',
+      async () => {
+        const [committed] = await admin.fetchOffsets({
+          groupId: pipeline.env.SLUICE_KAFKA_GROUP as string,
+          topics: [stack().kafkaTopic],
+        });
+        const behind = (committed?.partitions ?? []).filter(
+          (p) => Number(p.offset) < (ends.get(p.partition) ?? 0),
+        );
+        return committed && behind.length === 0 ? true : undefined;
+      },
+      { timeoutMs: 600_000, intervalMs: 1000 },
+    );
+  } finally {
+    await admin.disconnect();
+  }
+  const refused = await metricSum(cluster.ingest.httpPort, 'sluice_ingest_refused_total', {
+    reason: 'replayed_offset',
+  });
   await sleep(5000);
   const after = await snapshot(pipeline);
   record('replay', Date.now() - replayStart);
   const indexUnchanged = canonicalJson([...before]) === canonicalJson([...after]);
   options.log(
-    `replay: ${refused} replayed messages refused (${refusedBefore} before the reset); index unchanged: ${indexUnchanged}`,
+    `replay: ${refused} of ${replayed} replayed messages refused (${refusedBefore} before the reset); index unchanged: ${indexUnchanged}`,
   );
 
   await db.end();
@@ -246,7 +258,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     stale: sum('stale'),
     extra: sum('extra'),
     longestFreshnessGapMs: longestGap,
-    replay: { refused, indexUnchanged },
+    replay: { messages: replayed, refused, indexUnchanged },
     seconds: (Date.now() - started) / 1000,
   };
 }
@@ -295,7 +307,7 @@ export function renderReport(report: ChaosReport): string {
     `| Elasticsearch outages with ingest paused at the watermark | ${report.outages.filter((o) => o.ingestPaused).length} of ${report.outages.length} (largest buffer ${Math.max(0, ...report.outages.map((o) => o.mostPending))} records, high watermark 1500) |`,
     `| documents missing / stale / extra at the end | ${report.missing} / ${report.stale} / ${report.extra} |`,
     `| longest freshness gap (canary) | ${(report.longestFreshnessGapMs / 1000).toFixed(1)} s |`,
-    `| replay from the earliest offsets: writes refused / index unchanged | ${report.replay.refused} / ${report.replay.indexUnchanged ? 'yes' : 'NO'} |`,
+    `| replay from the earliest offsets: messages refused / replayed, index unchanged | ${report.replay.refused} / ${report.replay.messages}, ${report.replay.indexUnchanged ? 'yes' : 'NO'} |`,
     `| duration | ${Math.round(report.seconds)} s |`,
   ];
   return lines.join('\n');

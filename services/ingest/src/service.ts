@@ -67,6 +67,7 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
     brokers: settings.kafkaBrokers,
     clientId: `${settings.kafkaClientId}-ingest`,
     groupId: settings.kafkaGroup,
+    sessionTimeoutMs: settings.kafkaSessionTimeoutMs,
     topics: settings.kafkaTopics,
     fromBeginning: settings.kafkaFromBeginning,
     concurrency: settings.parallelism,
@@ -102,7 +103,8 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
   }, 1000);
   watermark.unref();
   lifecycle.onStop('watermark', () => clearInterval(watermark));
-  let lagTotal = 0;
+  /** Messages behind the partitions' ends; null until first measured (not 0: unknown is not caught up). */
+  let lagTotal: number | null = null;
   const lagTimer = setInterval(async () => {
     try {
       let total = 0;

@@ -150,6 +150,13 @@ export const SETTINGS = {
     'sluice',
     'Kafka client id.',
   ),
+  kafkaSessionTimeoutMs: setting(
+    'SLUICE_KAFKA_SESSION_TIMEOUT_MS',
+    'kafka.session_timeout_ms',
+    int(6000, 300_000),
+    10_000,
+    "Consumer-group session timeout. A consumer that dies without leaving (kill -9, or kafkajs restarting after a broker restart) holds its partitions until this expires: the group's rebalance waits for it. Must lie within the broker's group.min/max.session.timeout.ms.",
+  ),
   kafkaFromBeginning: setting(
     'SLUICE_KAFKA_FROM_BEGINNING',
     'kafka.from_beginning',

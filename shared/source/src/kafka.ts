@@ -85,8 +85,9 @@ export class KafkaSource {
     this.kafka = kafkaClient(options);
     this.consumer = this.kafka.consumer({
       groupId: options.groupId,
-      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
-      heartbeatInterval: 3000,
+      sessionTimeout: options.sessionTimeoutMs ?? 10_000,
+      // Kafka's advice: heartbeats at most a third of the session timeout.
+      heartbeatInterval: Math.min(3000, Math.floor((options.sessionTimeoutMs ?? 10_000) / 3)),
       allowAutoTopicCreation: false,
       maxBytesPerPartition: 4 * 1024 * 1024,
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000, restartOnFailure: async () => true },
@@ -168,6 +169,9 @@ export class KafkaSource {
     stillOurs: () => boolean,
   ): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
+      // A slow batch (a large statement, a slow MySQL) must not cost the group membership: keep
+      // heartbeating while the handler runs (kafkajs only sends one when asked or between fetches).
+      const beat = setInterval(() => void heartbeat().catch(() => undefined), 1000);
       try {
         await handler(batch);
         return true;
@@ -184,6 +188,8 @@ export class KafkaSource {
           await heartbeat().catch(() => undefined);
         }
         if (!stillOurs()) return false;
+      } finally {
+        clearInterval(beat);
       }
     }
   }
