@@ -1,6 +1,7 @@
 // The flush runner against real Redis, MySQL and Elasticsearch: outcomes of every kind settle the
 // buffer and the backup as designed.
 import assert from 'node:assert/strict';
+import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import {
   BackupRepository,
@@ -207,4 +208,99 @@ test('Elasticsearch unreachable: the records stay buffered with a backoff, nothi
   assert.deepEqual([stats?.pending, stats?.delayed], [1, 1]);
   assert.equal((await backup.listUnsynced(shard, 10)).filter((r) => r.primaryKey === 'later').length, 1);
   await down.close();
+});
+
+/** A TCP gate in front of the real Elasticsearch: closed, its port refuses connections. */
+async function esGate(): Promise<{ url: string; open(): Promise<void>; close(): Promise<void> }> {
+  const target = new URL(stack().esUrl);
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  let port = 0;
+  const open = () =>
+    new Promise<void>((resolve) => {
+      server = createServer((client) => {
+        const upstream = connect(Number(target.port), target.hostname);
+        for (const s of [client, upstream]) {
+          sockets.add(s);
+          s.on('close', () => sockets.delete(s));
+          s.on('error', () => undefined);
+        }
+        client.pipe(upstream).pipe(client);
+      });
+      server.listen(port, '127.0.0.1', () => {
+        port = (server?.address() as AddressInfo).port;
+        resolve();
+      });
+    });
+  const close = () =>
+    new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server?.close(() => resolve());
+    });
+  await open();
+  const url = new URL(target);
+  url.port = String(port);
+  return { url: url.toString(), open, close };
+}
+
+test('regression: once Elasticsearch answers again, records put aside after a connection failure are retried at once, not after their backoff', async () => {
+  const gate = await esGate();
+  const viaGate = await openElastic({ url: gate.url, major: 'auto', requestTimeoutMs: 5000, maxRetries: 0 });
+  // A backoff far longer than the test: only the early release can make the record due.
+  const slowBuffer = new RedisBuffer(redis, { prefix, cluster: 'gate', shards: 16, retryBaseMs: 600_000 });
+  const gated = new FlushRunner(
+    {
+      buffer: slowBuffer,
+      backup,
+      deadLetters: new DeadLetterRepository(pool),
+      monitor: new SyncMonitorRepository(pool),
+      es: viaGate,
+      indices: new IndexManager(viaGate, { gcDeletes: '1h', replicas: 0, shards: 1, refreshInterval: '1s' }),
+      mapping,
+      metrics: flushMetrics(createRegistry('test3')),
+      logger: createLogger('test', 'silent'),
+    },
+    { workerId: 'test', batchSize: 1000, windowMs: 30_000, maxRetry: 0, bulkMaxBytes: 64 * 1024 },
+  );
+  try {
+    const version = 5000;
+    await slowBuffer.upsert([
+      {
+        shard,
+        field: recordField(table, 'gated'),
+        version,
+        value: encodeValue(version, Date.now(), 'upsert', JSON.stringify({ qty: 7 })),
+      },
+    ]);
+    await gated.flushShard(shard, noFence); // creates the index while Elasticsearch is reachable
+    assert.equal((await getDoc('gated')).version, version);
+
+    await slowBuffer.upsert([
+      {
+        shard,
+        field: recordField(table, 'gated'),
+        version: version + 1,
+        value: encodeValue(version + 1, Date.now(), 'upsert', JSON.stringify({ qty: 8 })),
+      },
+    ]);
+    await gate.close();
+    const failed = await gated.flushShard(shard, noFence);
+    assert.deepEqual([failed.failed, failed.retried], [true, 1]);
+    const [aside] = await slowBuffer.stats([shard]);
+    assert.deepEqual([aside?.pending, aside?.delayed], [1, 1], 'put aside with a 10-minute backoff');
+    const stillDown = await gated.flushShard(shard, noFence);
+    assert.equal(stillDown.records, 0, 'nothing is tried while Elasticsearch is still unreachable');
+
+    await gate.open();
+    const recovered = await gated.flushShard(shard, noFence);
+    assert.deepEqual([recovered.failed, recovered.written], [false, 1]);
+    const doc = await getDoc('gated');
+    assert.deepEqual([doc.version, doc.source], [version + 1, { qty: 8 }]);
+    const [after] = await slowBuffer.stats([shard]);
+    assert.deepEqual([after?.pending, after?.delayed], [0, 0]);
+  } finally {
+    await slowBuffer.clear();
+    await viaGate.close();
+    await gate.close();
+  }
 });

@@ -66,6 +66,13 @@ function emptySummary(): FlushSummary {
   };
 }
 
+/** No HTTP status at all: Elasticsearch could not be reached (refused, reset, timed out). */
+function unreachableError(error: unknown): boolean {
+  if (error instanceof FencedError) return false;
+  const status = (error as { meta?: { statusCode?: number } }).meta?.statusCode;
+  return status === undefined || status === null || status === 0;
+}
+
 /** Request-level errors worth retrying: no HTTP status (connection, timeout), 429 and 5xx. */
 function retryableRequestError(error: unknown): boolean {
   if (error instanceof FencedError) return false;
@@ -76,6 +83,11 @@ function retryableRequestError(error: unknown): boolean {
 export class FlushRunner {
   private readonly deps: FlushDeps;
   private readonly settings: FlushSettings;
+  /**
+   * Shards whose last bulk request could not reach Elasticsearch. Their records wait out a backoff;
+   * once Elasticsearch answers again the backoff is cut short, so an outage ends within a window.
+   */
+  private readonly unreachable = new Set<number>();
 
   constructor(deps: FlushDeps, settings: FlushSettings) {
     this.deps = deps;
@@ -86,6 +98,7 @@ export class FlushRunner {
   async flushShard(shard: number, guard: FlushGuard): Promise<FlushSummary> {
     const total = emptySummary();
     const deadline = Date.now() + this.settings.windowMs;
+    if (this.unreachable.has(shard)) await this.releaseIfReachable(shard);
     for (;;) {
       await guard.check();
       const records = await this.deps.buffer.takeDue(shard, this.settings.batchSize);
@@ -99,6 +112,25 @@ export class FlushRunner {
       if (records.length < this.settings.batchSize || summary.failed || Date.now() >= deadline) break;
     }
     return total;
+  }
+
+  /** Elasticsearch answers (with any HTTP status, within 2 s): the shard's records put aside are due now. */
+  private async releaseIfReachable(shard: number): Promise<void> {
+    try {
+      await this.deps.es.request(
+        { method: 'GET', path: '/_cluster/health' },
+        { signal: AbortSignal.timeout(2000) },
+      );
+    } catch (error) {
+      if (unreachableError(error)) return;
+    }
+    this.unreachable.delete(shard);
+    const released = await this.deps.buffer.releaseDelayed(shard);
+    if (released > 0)
+      this.deps.logger.info(
+        { shard, released },
+        'Elasticsearch answers again: records put aside are retried now',
+      );
   }
 
   private async flushBatch(
@@ -144,8 +176,10 @@ export class FlushRunner {
           );
           body = response.body;
           bytes += chunk.bytes;
+          this.unreachable.delete(shard);
         } catch (requestError) {
           if (requestError instanceof FencedError) throw requestError;
+          if (unreachableError(requestError)) this.unreachable.add(shard);
           error = errorMessage(requestError);
           retryLater.push(...chunkRecords);
           continue;

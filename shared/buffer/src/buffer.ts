@@ -50,6 +50,8 @@ export interface ShardBuffer {
   takeDue(shard: number, limit: number, now?: number): Promise<BufferedRecord[]>;
   ack(shard: number, items: readonly VersionedField[]): Promise<{ deleted: number; kept: number }>;
   retryLater(shard: number, items: readonly VersionedField[], now?: number): Promise<Map<string, number>>;
+  /** Makes every record waiting for a retry backoff due now; returns how many. */
+  releaseDelayed(shard: number, now?: number): Promise<number>;
   stats(shards?: readonly number[]): Promise<ShardStats[]>;
 }
 
@@ -122,6 +124,16 @@ export class RedisBuffer implements BufferWriter, ShardBuffer {
       kept += k;
     }
     return { deleted, kept };
+  }
+
+  async releaseDelayed(shard: number, now = Date.now()): Promise<number> {
+    const { pending, delay } = this.keysOf(shard);
+    let released = 0;
+    for (;;) {
+      const moved = Number(await this.run.releaseDelayed(pending, delay, now, this.options.chunk));
+      released += moved;
+      if (moved < this.options.chunk) return released;
+    }
   }
 
   async retryLater(

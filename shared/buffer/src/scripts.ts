@@ -10,6 +10,7 @@ const LUA = {
   takeDue: { file: 'take-due-3.lua', keys: 3 },
   ackIfVersion: { file: 'ack-if-version-4.lua', keys: 4 },
   retryLater: { file: 'retry-later-4.lua', keys: 4 },
+  releaseDelayed: { file: 'release-delayed-2.lua', keys: 2 },
 } as const;
 
 export type ScriptName = keyof typeof LUA;
