@@ -1,9 +1,15 @@
 // How the services fail at start: a bad setting names the setting (exit 2); an unreachable dependency
-// names the dependency and its address, never its password (exit 3).
+// names the dependency and its address, never its password (exit 3); so does a Redis that could evict
+// buffered changes.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { type AddressInfo, createServer } from 'node:net';
 import { test } from 'node:test';
+import { checkNoEviction } from '@sluice/buffer';
+import { Redis } from 'ioredis';
 import { runSluice } from '../support/cli.ts';
 import { stack } from '../support/stack.ts';
+import { waitFor } from '../support/wait.ts';
 
 function baseEnv(): Record<string, string> {
   const s = stack();
@@ -54,5 +60,69 @@ test('an unreachable dependency is named with its address, and its password is n
     const output = `${result.stdout}${result.stderr}`;
     const leak = output.split('\n').find((line) => line.includes(secret));
     assert.equal(leak, undefined, 'the password stays out of the output');
+  }
+});
+
+/** A Redis of its own (Debian's redis-server, as in the stack) with the given extra arguments. */
+async function ownRedis(args: string[]): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args],
+    { stdio: 'ignore' },
+  );
+  const url = `redis://127.0.0.1:${port}`;
+  await waitFor('the test Redis to answer', async () => {
+    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    redis.on('error', () => undefined);
+    try {
+      await redis.connect();
+      return (await redis.ping()) === 'PONG' ? true : undefined;
+    } catch {
+      return undefined;
+    } finally {
+      redis.disconnect();
+    }
+  });
+  return {
+    url,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+test('a Redis that may evict keys is refused at start, naming the policy (exit 3)', async () => {
+  const redis = await ownRedis(['--maxmemory', '64mb', '--maxmemory-policy', 'allkeys-lru']);
+  try {
+    for (const command of ['ingest', 'worker']) {
+      const result = await runSluice([command], { ...baseEnv(), SLUICE_REDIS_URL: redis.url });
+      assert.equal(result.code, 3, `${command}: ${result.stderr}`);
+      assert.match(
+        result.stderr,
+        /Redis at redis:\/\/127\.0\.0\.1:\d+ is unsafe: maxmemory-policy is allkeys-lru.*set maxmemory-policy noeviction/,
+      );
+    }
+    // The operator may accept the risk: the check then only warns.
+    const client = new Redis(redis.url);
+    const warnings: string[] = [];
+    try {
+      assert.equal(await checkNoEviction(client, redis.url, true, (m) => warnings.push(m)), 'allkeys-lru');
+      assert.match(warnings.join('\n'), /maxmemory-policy is allkeys-lru.*SLUICE_REDIS_ALLOW_EVICTION/);
+      await client.config('SET', 'maxmemory-policy', 'noeviction');
+      assert.equal(await checkNoEviction(client, redis.url, false, (m) => warnings.push(m)), 'noeviction');
+      assert.equal(warnings.length, 1);
+    } finally {
+      client.disconnect();
+    }
+  } finally {
+    await redis.stop();
   }
 });

@@ -1,7 +1,7 @@
 // Wiring of the ingest service: settings → connections (each checked, with a clear error naming the
 // dependency and its address) → migrations → Kafka consumer → HTTP endpoint → signals.
 import { BackupRepository, DeadLetterRepository, migrate, openPool } from '@sluice/backup';
-import { openRedis, RedisBuffer } from '@sluice/buffer';
+import { checkNoEviction, openRedis, RedisBuffer } from '@sluice/buffer';
 import { kafkaSecurity, loadMapping, mysqlSecurity, redisSecurity, type SettingValues } from '@sluice/config';
 import { createRegistry, ingestMetrics, Lifecycle, type Logger, startHttp } from '@sluice/runtime';
 import { KafkaSource, type KafkaSourceOptions } from '@sluice/source';
@@ -36,6 +36,7 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
     connectionName: 'sluice-ingest',
     onError: (error) => logger.warn({ err: error }, 'redis connection error'),
   });
+  await checkNoEviction(redis, settings.redisUrl, settings.redisAllowEviction, (m) => logger.warn(m));
   lifecycle.onStop('redis', async () => {
     await redis.quit();
   });

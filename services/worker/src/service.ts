@@ -9,7 +9,7 @@ import {
   openPool,
   SyncMonitorRepository,
 } from '@sluice/backup';
-import { openRedis, RedisBuffer, shardKeys } from '@sluice/buffer';
+import { checkNoEviction, openRedis, RedisBuffer, shardKeys } from '@sluice/buffer';
 import {
   esSecurity,
   loadMapping,
@@ -62,6 +62,7 @@ export async function startWorker(settings: SettingValues, logger: Logger): Prom
     connectionName: 'sluice-worker',
     onError: onRedisError,
   });
+  await checkNoEviction(redis, settings.redisUrl, settings.redisAllowEviction, (m) => logger.warn(m));
   lifecycle.onStop('redis', async () => {
     await redis.quit();
   });

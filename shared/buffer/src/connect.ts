@@ -42,3 +42,44 @@ export async function openRedis(url: string, options: RedisConnectOptions = {}):
   }
   return redis;
 }
+
+/**
+ * The buffer holds changes not yet in Elasticsearch, without a TTL, and BullMQ keeps its locks in
+ * Redis: a Redis that evicts keys under memory pressure would drop them silently. Refuses any
+ * maxmemory-policy but noeviction unless the operator accepts the risk. Returns the policy, or
+ * undefined when Redis does not let us read it (managed services may deny CONFIG).
+ */
+export async function checkNoEviction(
+  redis: Redis,
+  url: string,
+  allowEviction: boolean,
+  warn: (message: string) => void,
+): Promise<string | undefined> {
+  let reply: unknown;
+  try {
+    reply = await redis.config('GET', 'maxmemory-policy');
+  } catch {
+    // handled below, as an unreadable policy
+  }
+  const policy = Array.isArray(reply) ? String(reply[1] ?? '') : '';
+  if (policy === '') {
+    warn('cannot read the Redis maxmemory-policy (CONFIG GET denied?): it must be noeviction');
+    return undefined;
+  }
+  if (policy === 'noeviction') return policy;
+  if (allowEviction) {
+    warn(
+      `Redis maxmemory-policy is ${policy}: buffered changes may be evicted (allowed by SLUICE_REDIS_ALLOW_EVICTION)`,
+    );
+  } else {
+    throw new DependencyError(
+      'Redis',
+      describeRedis(url),
+      new Error(
+        `maxmemory-policy is ${policy}, so Redis may evict buffered changes that are not yet in Elasticsearch; set maxmemory-policy noeviction (or SLUICE_REDIS_ALLOW_EVICTION=true to accept the risk)`,
+      ),
+      'is unsafe',
+    );
+  }
+  return policy;
+}

@@ -180,6 +180,13 @@ export const SETTINGS = {
   ),
 
   redisUrl: setting('SLUICE_REDIS_URL', 'redis.url', url('redis:', 'rediss:'), undefined, 'Redis URL.', true),
+  redisAllowEviction: setting(
+    'SLUICE_REDIS_ALLOW_EVICTION',
+    'redis.allow_eviction',
+    flag,
+    false,
+    'Start even when Redis may evict keys (maxmemory-policy other than noeviction). Evicted buffer entries are only restored by a recovery from the backup table.',
+  ),
   redisPrefix: setting(
     'SLUICE_REDIS_PREFIX',
     'redis.prefix',

@@ -40,9 +40,10 @@ export class DependencyError extends SluiceError {
   readonly dependency: string;
   readonly address: string;
 
-  constructor(dependency: string, address: string, cause: unknown) {
+  /** `problem`: what is wrong with it; default: it cannot be reached. */
+  constructor(dependency: string, address: string, cause: unknown, problem = 'is unreachable') {
     const reason = redactText(cause instanceof Error ? cause.message : String(cause));
-    super(`${dependency} at ${address} is unreachable: ${reason}`, {
+    super(`${dependency} at ${address} ${problem}: ${reason}`, {
       code: 'dependency_unavailable',
       retriable: true,
       cause,
