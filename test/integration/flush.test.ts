@@ -40,6 +40,36 @@ const index = mapping.defaultIndex('shop', 'items');
 const shard = shardOfTable(table, 16);
 const noFence = { check: () => undefined };
 
+/** A flush runner on the test's MySQL and mapping; `indicesVia` creates indices (default: `es`). */
+function flushRunner(options: { es: EsApi; indicesVia?: EsApi; buffer: RedisBuffer; maxRetry: number }) {
+  const { es: target, indicesVia = options.es } = options;
+  return new FlushRunner(
+    {
+      buffer: options.buffer,
+      backup,
+      deadLetters: new DeadLetterRepository(pool),
+      monitor: new SyncMonitorRepository(pool),
+      es: target,
+      indices: new IndexManager(indicesVia, {
+        gcDeletes: '1h',
+        replicas: 0,
+        shards: 1,
+        refreshInterval: '1s',
+      }),
+      mapping,
+      metrics: flushMetrics(createRegistry('test')),
+      logger: createLogger('test', 'silent'),
+    },
+    {
+      workerId: 'test',
+      batchSize: 1000,
+      windowMs: 30_000,
+      maxRetry: options.maxRetry,
+      bulkMaxBytes: 64 * 1024,
+    },
+  );
+}
+
 before(async () => {
   redis = new Redis(stack().redisUrl);
   const db = await createTestDatabase();
@@ -49,20 +79,7 @@ before(async () => {
   es = await openElastic({ url: stack().esUrl, major: 'auto', requestTimeoutMs: 30_000 });
   buffer = new RedisBuffer(redis, { prefix, cluster: 't', shards: 16, retryBaseMs: 1000 });
   backup = new BackupRepository(pool);
-  runner = new FlushRunner(
-    {
-      buffer,
-      backup,
-      deadLetters: new DeadLetterRepository(pool),
-      monitor: new SyncMonitorRepository(pool),
-      es,
-      indices: new IndexManager(es, { gcDeletes: '1h', replicas: 0, shards: 1, refreshInterval: '1s' }),
-      mapping,
-      metrics: flushMetrics(createRegistry('test')),
-      logger: createLogger('test', 'silent'),
-    },
-    { workerId: 'test', batchSize: 1000, windowMs: 30_000, maxRetry: 1, bulkMaxBytes: 64 * 1024 },
-  );
+  runner = flushRunner({ es, buffer, maxRetry: 1 });
 });
 
 after(async () => {
@@ -187,20 +204,7 @@ test('Elasticsearch unreachable: the records stay buffered with a backoff, nothi
     },
     close: () => down.close(),
   };
-  const failing = new FlushRunner(
-    {
-      buffer,
-      backup,
-      deadLetters: new DeadLetterRepository(pool),
-      monitor: new SyncMonitorRepository(pool),
-      es: broken,
-      indices: new IndexManager(down, { gcDeletes: '1h', replicas: 0, shards: 1, refreshInterval: '1s' }),
-      mapping,
-      metrics: flushMetrics(createRegistry('test2')),
-      logger: createLogger('test', 'silent'),
-    },
-    { workerId: 'test', batchSize: 1000, windowMs: 30_000, maxRetry: 1, bulkMaxBytes: 64 * 1024 },
-  );
+  const failing = flushRunner({ es: broken, indicesVia: down, buffer, maxRetry: 1 });
   await put('later', 1000, { qty: 10 });
   const summary = await failing.flushShard(shard, noFence);
   assert.deepEqual([summary.failed, summary.retried], [true, 1]);
@@ -218,7 +222,7 @@ async function esGate(): Promise<{ url: string; open(): Promise<void>; close(): 
   let port = 0;
   const open = () =>
     new Promise<void>((resolve) => {
-      server = createServer((client) => {
+      const listening = createServer((client) => {
         const upstream = connect(Number(target.port), target.hostname);
         for (const s of [client, upstream]) {
           sockets.add(s);
@@ -227,8 +231,9 @@ async function esGate(): Promise<{ url: string; open(): Promise<void>; close(): 
         }
         client.pipe(upstream).pipe(client);
       });
-      server.listen(port, '127.0.0.1', () => {
-        port = (server?.address() as AddressInfo).port;
+      server = listening;
+      listening.listen(port, '127.0.0.1', () => {
+        port = (listening.address() as AddressInfo).port;
         resolve();
       });
     });
@@ -248,20 +253,7 @@ test('regression: once Elasticsearch answers again, records put aside after a co
   const viaGate = await openElastic({ url: gate.url, major: 'auto', requestTimeoutMs: 5000, maxRetries: 0 });
   // A backoff far longer than the test: only the early release can make the record due.
   const slowBuffer = new RedisBuffer(redis, { prefix, cluster: 'gate', shards: 16, retryBaseMs: 600_000 });
-  const gated = new FlushRunner(
-    {
-      buffer: slowBuffer,
-      backup,
-      deadLetters: new DeadLetterRepository(pool),
-      monitor: new SyncMonitorRepository(pool),
-      es: viaGate,
-      indices: new IndexManager(viaGate, { gcDeletes: '1h', replicas: 0, shards: 1, refreshInterval: '1s' }),
-      mapping,
-      metrics: flushMetrics(createRegistry('test3')),
-      logger: createLogger('test', 'silent'),
-    },
-    { workerId: 'test', batchSize: 1000, windowMs: 30_000, maxRetry: 0, bulkMaxBytes: 64 * 1024 },
-  );
+  const gated = flushRunner({ es: viaGate, buffer: slowBuffer, maxRetry: 0 });
   try {
     const version = 5000;
     await slowBuffer.upsert([
