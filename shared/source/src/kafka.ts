@@ -90,6 +90,9 @@ export class KafkaSource {
       heartbeatInterval: Math.min(3000, Math.floor((options.sessionTimeoutMs ?? 10_000) / 3)),
       allowAutoTopicCreation: false,
       maxBytesPerPartition: 4 * 1024 * 1024,
+      // An idle fetch waits at most this long; stopping waits for the fetch in flight, so this bounds
+      // how long a drain takes when nothing arrives (kafkajs' default is 5 s).
+      maxWaitTimeInMs: 1000,
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000, restartOnFailure: async () => true },
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
