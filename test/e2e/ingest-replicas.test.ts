@@ -1,0 +1,93 @@
+// Several ingest replicas in one consumer group, scaled under load: two share the topic's partitions,
+// one leaves on SIGTERM (its partitions move to the other), a third joins. Every change arrives once
+// in the right order: the tables equal their indices, and only the DDL is dead-lettered.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { runWorkload, WORKLOAD_TABLES } from '@sluice/loadgen';
+import { type Admin, AssignerProtocol, Kafka, logLevel } from 'kafkajs';
+import mysql from 'mysql2/promise';
+import { createPipeline, type Pipeline } from '../support/pipeline.ts';
+import { metricSum } from '../support/services.ts';
+import { stack } from '../support/stack.ts';
+import { waitFor } from '../support/wait.ts';
+
+let pipeline: Pipeline;
+let admin: Admin;
+
+before(async () => {
+  pipeline = await createPipeline();
+  admin = new Kafka({
+    clientId: 'sluice-test',
+    brokers: stack().kafkaBrokers,
+    logLevel: logLevel.NOTHING,
+  }).admin();
+  await admin.connect();
+});
+
+after(async () => {
+  await admin?.disconnect();
+  await pipeline?.close();
+});
+
+/** Partitions of the topic held by each member of the group, once the group is stable. */
+async function assignment(members: number): Promise<number[][]> {
+  return waitFor(`the group to be stable with ${members} member(s)`, async () => {
+    const { groups } = await admin.describeGroups([pipeline.env.SLUICE_KAFKA_GROUP as string]);
+    const group = groups[0];
+    if (group?.state !== 'Stable' || group.members.length !== members) return undefined;
+    return group.members.map((member) => {
+      const decoded = AssignerProtocol.MemberAssignment.decode(member.memberAssignment);
+      return decoded?.assignment[stack().kafkaTopic] ?? [];
+    });
+  });
+}
+
+test('ingest replicas share the partitions and hand them over when scaled down and up under load; converges', async () => {
+  const topicPartitions = (await admin.fetchTopicOffsets(stack().kafkaTopic)).length;
+  const a = await pipeline.start('ingest');
+  const b = await pipeline.start('ingest');
+  await pipeline.start('worker');
+  const shared = await assignment(2);
+  assert.deepEqual(
+    shared.flat().sort((x, y) => x - y),
+    Array.from({ length: topicPartitions }, (_, p) => p),
+    'every partition is held by exactly one replica',
+  );
+  assert.ok(
+    shared.every((partitions) => partitions.length > 0),
+    'both replicas hold partitions',
+  );
+
+  const load = runWorkload({
+    url: pipeline.sourceUrl,
+    database: pipeline.database,
+    operations: 6000,
+    concurrency: 3,
+    seed: 21,
+    ratePerSecond: 400,
+  });
+  await new Promise((resolve) => setTimeout(resolve, 4000));
+  assert.equal(await a.stop('SIGTERM'), 0, 'scale down: the leaving replica exits cleanly');
+  const alone = await assignment(1);
+  assert.equal(alone[0]?.length, topicPartitions, 'the remaining replica holds every partition');
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  const c = await pipeline.start('ingest');
+  await assignment(2);
+  await load;
+
+  await pipeline.waitConverged(WORKLOAD_TABLES, 180_000);
+  const consumed =
+    (await metricSum(b.httpPort, 'sluice_ingest_messages_total')) +
+    (await metricSum(c.httpPort, 'sluice_ingest_messages_total'));
+  assert.ok(consumed > 0, 'the remaining replicas consumed the changes');
+  const meta = await mysql.createConnection(pipeline.metaUrl);
+  try {
+    const [rows] = await meta.query(
+      'SELECT stage, reason, table_name, LEFT(detail, 300) AS detail FROM dead_letter WHERE reason <> ? LIMIT 5',
+      ['ddl_not_applied'],
+    );
+    assert.deepEqual(rows, [], 'nothing but the CREATE TABLE statements was dead-lettered');
+  } finally {
+    await meta.end();
+  }
+});
