@@ -218,6 +218,12 @@ service_dir() {
 # wipe_dir <component>: deletes the component's folder, and where it was moved (see service_dir).
 wipe_dir() {
   local link=$STACK_DIR/$1
-  if [ -L "$link" ]; then rm -rf "$(readlink -f "$link")"; fi
+  local target
+  if [ -L "$link" ]; then
+    target=$(readlink -f "$link")
+    rm -rf "$target"
+    # the stack's own folder under the service root, once its last component is gone
+    rmdir --ignore-fail-on-non-empty "$(dirname "$target")" 2>/dev/null || true
+  fi
   rm -rf "$link"
 }
