@@ -209,12 +209,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   // What this deployment consumed: every message below its committed offset is at or below the
   // applied offset its ingest recorded, so each must be refused when it comes again. (The topic is
   // shared with other tests; partitions this group never consumed have no committed offset.)
-  const [consumed] = await admin.fetchOffsets({
-    groupId: pipeline.env.SLUICE_KAFKA_GROUP as string,
-    topics: [stack().kafkaTopic],
-  });
+  const committedOffsets = async () => {
+    const [offsets] = await admin.fetchOffsets({
+      groupId: pipeline.env.SLUICE_KAFKA_GROUP as string,
+      topics: [stack().kafkaTopic],
+    });
+    return offsets?.partitions ?? [];
+  };
   const lowOf = new Map(starts.map((p) => [p.partition, Number(p.low)]));
-  const replayed = (consumed?.partitions ?? []).reduce(
+  const replayed = (await committedOffsets()).reduce(
     (n, p) => n + Math.max(0, Number(p.offset) - (lowOf.get(p.partition) ?? 0)),
     0,
   );
@@ -232,14 +235,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await waitFor(
       'the replay to be consumed up to the end of every partition',
       async () => {
-        const [committed] = await admin.fetchOffsets({
-          groupId: pipeline.env.SLUICE_KAFKA_GROUP as string,
-          topics: [stack().kafkaTopic],
-        });
-        const behind = (committed?.partitions ?? []).filter(
-          (p) => Number(p.offset) < (ends.get(p.partition) ?? 0),
-        );
-        return committed && behind.length === 0 ? true : undefined;
+        const committed = await committedOffsets();
+        const behind = committed.filter((p) => Number(p.offset) < (ends.get(p.partition) ?? 0));
+        return committed.length > 0 && behind.length === 0 ? true : undefined;
       },
       { timeoutMs: 600_000, intervalMs: 1000 },
     );

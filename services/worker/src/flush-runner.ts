@@ -66,18 +66,21 @@ function emptySummary(): FlushSummary {
   };
 }
 
-/** No HTTP status at all: Elasticsearch could not be reached (refused, reset, timed out). */
+/** The HTTP status of a failed request; 0 when there was none (refused, reset, timed out). */
+function statusOf(error: unknown): number {
+  return (error as { meta?: { statusCode?: number | null } }).meta?.statusCode ?? 0;
+}
+
+/** No HTTP status at all: Elasticsearch could not be reached. */
 function unreachableError(error: unknown): boolean {
-  if (error instanceof FencedError) return false;
-  const status = (error as { meta?: { statusCode?: number } }).meta?.statusCode;
-  return status === undefined || status === null || status === 0;
+  return !(error instanceof FencedError) && statusOf(error) === 0;
 }
 
 /** Request-level errors worth retrying: no HTTP status (connection, timeout), 429 and 5xx. */
 function retryableRequestError(error: unknown): boolean {
   if (error instanceof FencedError) return false;
-  const status = (error as { meta?: { statusCode?: number } }).meta?.statusCode;
-  return status === undefined || status === null || status === 0 || status === 429 || status >= 500;
+  const status = statusOf(error);
+  return status === 0 || status === 429 || status >= 500;
 }
 
 export class FlushRunner {

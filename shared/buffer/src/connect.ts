@@ -67,11 +67,7 @@ export async function checkNoEviction(
     return undefined;
   }
   if (policy === 'noeviction') return policy;
-  if (allowEviction) {
-    warn(
-      `Redis maxmemory-policy is ${policy}: buffered changes may be evicted (allowed by SLUICE_REDIS_ALLOW_EVICTION)`,
-    );
-  } else {
+  if (!allowEviction) {
     throw new DependencyError(
       'Redis',
       describeRedis(url),
@@ -81,5 +77,8 @@ export async function checkNoEviction(
       'is unsafe',
     );
   }
+  warn(
+    `Redis maxmemory-policy is ${policy}: buffered changes may be evicted (allowed by SLUICE_REDIS_ALLOW_EVICTION)`,
+  );
   return policy;
 }

@@ -83,11 +83,12 @@ export class KafkaSource {
   constructor(options: KafkaSourceOptions) {
     this.options = options;
     this.kafka = kafkaClient(options);
+    const sessionTimeout = options.sessionTimeoutMs ?? 10_000;
     this.consumer = this.kafka.consumer({
       groupId: options.groupId,
-      sessionTimeout: options.sessionTimeoutMs ?? 10_000,
+      sessionTimeout,
       // Kafka's advice: heartbeats at most a third of the session timeout.
-      heartbeatInterval: Math.min(3000, Math.floor((options.sessionTimeoutMs ?? 10_000) / 3)),
+      heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
       allowAutoTopicCreation: false,
       maxBytesPerPartition: 4 * 1024 * 1024,
       // An idle fetch waits at most this long; stopping waits for the fetch in flight, so this bounds
@@ -173,7 +174,8 @@ export class KafkaSource {
   ): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       // A slow batch (a large statement, a slow MySQL) must not cost the group membership: keep
-      // heartbeating while the handler runs (kafkajs only sends one when asked or between fetches).
+      // heartbeating while the handler runs and while it waits to retry (kafkajs only sends one
+      // when asked or between fetches).
       const beat = setInterval(() => void heartbeat().catch(() => undefined), 1000);
       try {
         await handler(batch);
@@ -188,7 +190,6 @@ export class KafkaSource {
         while (Date.now() < until) {
           if (!stillOurs()) return false;
           await new Promise((resolve) => setTimeout(resolve, Math.min(1000, until - Date.now())));
-          await heartbeat().catch(() => undefined);
         }
         if (!stillOurs()) return false;
       } finally {
