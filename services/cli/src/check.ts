@@ -1,7 +1,7 @@
 // `sluice check`: does every mapped table equal its index? Exit code 1 when not.
 
 import { checkTables, isClean, tablesOf } from '@sluice/checker';
-import { esSecurity, loadMapping } from '@sluice/config';
+import { esConnection, loadMapping } from '@sluice/config';
 import { ConfigError } from '@sluice/core';
 import { openElastic } from '@sluice/sink';
 import type { Command } from 'commander';
@@ -26,12 +26,7 @@ export function registerCheckCommand(program: Command): void {
           throw new ConfigError('SLUICE_SOURCE_MYSQL_URL (source.mysql_url)', 'is required by check');
         if (!options.database && !options.table) throw new Error('check needs --database or --table');
         const db = await mysql.createConnection({ uri: settings.sourceMysqlUrl, supportBigNumbers: true });
-        const es = await openElastic({
-          ...esSecurity(settings),
-          url: settings.esUrl,
-          major: settings.esMajor,
-          requestTimeoutMs: settings.esRequestTimeoutMs,
-        });
+        const es = await openElastic(esConnection(settings));
         try {
           const tables = [...(options.table ?? [])];
           for (const database of options.database ?? []) tables.push(...(await tablesOf(db, database)));

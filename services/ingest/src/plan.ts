@@ -14,6 +14,7 @@ import {
   type TableRoute,
   typeRow,
 } from '@sluice/core';
+import type { TableColumns } from '@sluice/sink';
 
 export interface ParsedMessage {
   offset: string;
@@ -31,6 +32,8 @@ export interface PlanContext {
   skipDatabases?: ReadonlySet<string>;
   /** Where each table was first seen (topic, partition) in this generation. */
   placeOf: (tableKey: string) => { topic: string; partition: number } | undefined;
+  /** The zone Canal renders TIMESTAMP values in (default UTC). */
+  timeZone?: string;
 }
 
 export interface BatchPlan {
@@ -43,6 +46,8 @@ export interface BatchPlan {
   ignored: number;
   merged: number;
   records: { upsert: number; delete: number };
+  /** Per table key: its columns' types, for the index mappings (applied before buffering). */
+  schemas: Map<string, TableColumns>;
 }
 
 export function planBatch(parsed: readonly ParsedMessage[], ctx: PlanContext): BatchPlan {
@@ -55,6 +60,7 @@ export function planBatch(parsed: readonly ParsedMessage[], ctx: PlanContext): B
     ignored: 0,
     merged: 0,
     records: { upsert: 0, delete: 0 },
+    schemas: new Map(),
   };
   const origin = (offset: string) => ({ topic: ctx.topic, partition: ctx.partition, offset });
   const dead = (m: ParsedMessage, reason: DeadLetterInput['reason'], detail: string, tableName?: string) => {
@@ -131,6 +137,8 @@ export function planBatch(parsed: readonly ParsedMessage[], ctx: PlanContext): B
           changes.push(change);
           mappingOf.set(change, route.mapping);
         }
+        const types = outcome.changes[0]?.types;
+        if (types) plan.schemas.set(key, { tableKey: key, mapping: route.mapping, types });
         break;
       }
     }
@@ -144,7 +152,7 @@ export function planBatch(parsed: readonly ParsedMessage[], ctx: PlanContext): B
     const shard = mapping.rowSharded
       ? shardOfRow(change.tableKey, change.pk, ctx.shards)
       : shardOfTable(change.tableKey, ctx.shards);
-    const row = typeRow(change);
+    const row = typeRow(change, ctx.timeZone);
     const json = row === null ? null : JSON.stringify(mapping.project(row));
     plan.records[change.op]++;
     plan.entries.push(toEntry(change, shard, json));

@@ -9,11 +9,20 @@ import type { BackupWriter, DeadLetterSink } from '@sluice/backup';
 import type { BufferWriter } from '@sluice/buffer';
 import { decodeFlatMessage, type Mapping } from '@sluice/core';
 import type { IngestMetrics, Logger } from '@sluice/runtime';
+import type { MappingConflict, TableColumns } from '@sluice/sink';
 import type { SourceBatch } from '@sluice/source';
 import { type ParsedMessage, planBatch } from './plan.ts';
 
+/** Puts the index mappings of tables' columns (sink TableSchemas); returns conflicts found now. */
+export interface SchemaSink {
+  ensure(
+    tables: Iterable<TableColumns>,
+  ): Promise<Array<{ tableKey: string; index: string; conflicts: MappingConflict[] }>>;
+}
+
 export interface IngestDeps {
   buffer: BufferWriter;
+  schemas: SchemaSink;
   backup: BackupWriter;
   deadLetters: DeadLetterSink;
   mapping: Mapping;
@@ -27,6 +36,8 @@ export interface IngestSettings {
   shards: number;
   generation: number;
   maxRowBytes: number;
+  /** The zone Canal renders TIMESTAMP values in. */
+  timeZone: string;
 }
 
 export interface BatchResult {
@@ -108,7 +119,22 @@ export class IngestRunner {
       mapping: this.deps.mapping,
       skipDatabases: this.skip,
       placeOf: (key) => this.places.get(key),
+      timeZone: this.settings.timeZone,
     });
+    // Mappings for every column before any row that holds it is buffered.
+    for (const report of await this.deps.schemas.ensure(plan.schemas.values())) {
+      const detail = report.conflicts
+        .map((c) => `column ${c.field}: the index has ${c.existing}, the table's type gives ${c.wanted}`)
+        .join('; ');
+      logger.warn({ table: report.tableKey, index: report.index, conflicts: report.conflicts }, detail);
+      plan.deadLetters.push({
+        stage: 'ingest',
+        reason: 'mapping_conflict',
+        detail: `${report.index}: ${detail} (values go on being written; reindex the table to apply the new types)`,
+        tableName: report.tableKey,
+        payload: null,
+      });
+    }
 
     const planned = process.hrtime.bigint();
     const upserted = plan.entries.length > 0 ? await this.deps.buffer.upsert(plan.entries) : undefined;

@@ -2,8 +2,17 @@
 // dependency and its address) → migrations → Kafka consumer → HTTP endpoint → signals.
 import { BackupRepository, DeadLetterRepository, migrate, openPool } from '@sluice/backup';
 import { checkNoEviction, openRedis, RedisBuffer } from '@sluice/buffer';
-import { kafkaSecurity, loadMapping, mysqlSecurity, redisSecurity, type SettingValues } from '@sluice/config';
+import {
+  esConnection,
+  esIndexDefaults,
+  kafkaSecurity,
+  loadMapping,
+  mysqlSecurity,
+  redisSecurity,
+  type SettingValues,
+} from '@sluice/config';
 import { createRegistry, ingestMetrics, Lifecycle, type Logger, startHttp } from '@sluice/runtime';
+import { fieldCapabilities, openElastic, TableSchemas } from '@sluice/sink';
 import { KafkaSource, type KafkaSourceOptions } from '@sluice/source';
 import { IngestRunner } from './runner.ts';
 
@@ -46,9 +55,15 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
     shards: settings.shards,
   });
 
+  // Ingest puts each table's index mappings, derived from its column types, before buffering its rows.
+  const es = await openElastic(esConnection(settings));
+  lifecycle.onStop('elasticsearch', () => es.close());
+  const schemas = new TableSchemas(es, esIndexDefaults(settings), await fieldCapabilities(es));
+
   const runner = new IngestRunner(
     {
       buffer,
+      schemas,
       backup: new BackupRepository(pool),
       deadLetters: new DeadLetterRepository(pool),
       mapping,
@@ -59,6 +74,7 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
       shards: settings.shards,
       generation: settings.sourceGeneration,
       maxRowBytes: settings.maxRowBytes,
+      timeZone: settings.sourceTimeZone,
       skipDatabases: [metaDatabase(settings.metaMysqlUrl)],
     },
   );

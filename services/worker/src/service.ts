@@ -11,7 +11,8 @@ import {
 } from '@sluice/backup';
 import { checkNoEviction, openRedis, RedisBuffer, shardKeys } from '@sluice/buffer';
 import {
-  esSecurity,
+  esConnection,
+  esIndexDefaults,
   loadMapping,
   mysqlSecurity,
   redisSecurity,
@@ -76,19 +77,9 @@ export async function startWorker(settings: SettingValues, logger: Logger): Prom
     await queueRedis.quit();
   });
 
-  const es = await openElastic({
-    ...esSecurity(settings),
-    url: settings.esUrl,
-    major: settings.esMajor,
-    requestTimeoutMs: settings.esRequestTimeoutMs,
-  });
+  const es = await openElastic(esConnection(settings));
   lifecycle.onStop('elasticsearch', () => es.close());
-  const indices = new IndexManager(es, {
-    gcDeletes: settings.esGcDeletes,
-    replicas: settings.esReplicas,
-    shards: 1,
-    refreshInterval: '1s',
-  });
+  const indices = new IndexManager(es, esIndexDefaults(settings));
 
   const buffer = new RedisBuffer(redis, {
     prefix: settings.redisPrefix,

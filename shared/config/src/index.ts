@@ -1,3 +1,4 @@
+export * from './elastic.ts';
 export * from './load.ts';
 export * from './mapping-file.ts';
 export * from './reference.ts';

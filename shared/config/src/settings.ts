@@ -171,6 +171,23 @@ export const SETTINGS = {
     0,
     'Version generation; bump it after repartitioning the topic (versions = generation × 2^44 + offset).',
   ),
+  sourceTimeZone: setting(
+    'SLUICE_SOURCE_TIME_ZONE',
+    'source.time_zone',
+    z.string().refine(
+      (zone) => {
+        try {
+          new Intl.DateTimeFormat('en-US', { timeZone: zone });
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      { message: 'must be an IANA time zone such as UTC or Asia/Shanghai' },
+    ),
+    'UTC',
+    "Time zone Canal renders TIMESTAMP values in (its JVM's user.timezone); Sluice indexes them in UTC.",
+  ),
   maxRowBytes: setting(
     'SLUICE_MAX_ROW_BYTES',
     'source.max_row_bytes',

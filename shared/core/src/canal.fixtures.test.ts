@@ -36,26 +36,26 @@ test('a multi-row INSERT: every column type becomes its documented JSON value', 
     {
       id: 1,
       name: 'plain',
-      price: '12.5',
+      price: '12.50',
       amount: '1234567890.123456',
       ratio: 0.25,
       flags: 5,
       tier: 'pro',
-      tags: 'a,c',
+      tags: ['a', 'c'],
       born: '2024-02-29',
       at: '2024-02-29T13:14:15.678',
-      seen: '2024-03-01T00:00:01.500',
+      seen: '2024-03-01T00:00:01.500Z',
       meta: '{"k":[1,2],"n":null}',
       raw: 'AP8Q',
       note: 'line1\nline2 "quoted" ü',
       big: '18446744073709551615',
     },
   );
-  assert.equal(nulls?.row?.price, '1', 'Canal sends 1.00 as "1.0": one canonical form');
+  assert.equal(nulls?.row?.price, '1.00', 'Canal sends 1.00 as "1.0": the scale of the type restores it');
   assert.equal(nulls?.row?.amount, null);
   assert.equal(odd?.row?.ratio, -1e10);
   assert.equal(odd?.row?.tier, 'free');
-  assert.equal(odd?.row?.tags, '');
+  assert.deepEqual(odd?.row?.tags, []);
   assert.equal(odd?.row?.raw, '');
   assert.equal(odd?.pk, '3');
 });
@@ -65,8 +65,8 @@ test('a multi-row UPDATE gives one upsert per row with the full after image', ()
   assert.deepEqual(
     rows.map((r) => [r.pk, r.op, r.row?.price, r.row?.note]),
     [
-      ['1', 'upsert', '13.5', 'updated'],
-      ['2', 'upsert', '2', 'updated'],
+      ['1', 'upsert', '13.50', 'updated'],
+      ['2', 'upsert', '2.00', 'updated'],
     ],
   );
 });

@@ -49,7 +49,7 @@ test('an INSERT becomes an upsert with a typed row, the offset version and the e
   assert.equal(record.pk, '1');
   assert.equal(record.version, makeVersion(0, 100));
   assert.equal(record.sourceTs, 1_700_000_000_000);
-  assert.deepEqual({ ...record.row }, { id: 1, name: 'Ann', balance: '1.5' });
+  assert.deepEqual({ ...record.row }, { id: 1, name: 'Ann', balance: '1.50' });
   assert.deepEqual(record.position, { topic: 't', partition: 2, offset: '100' });
 });
 

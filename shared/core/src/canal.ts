@@ -61,6 +61,8 @@ export interface DecodedChange extends Omit<ChangeRecord, 'row'> {
   data: Record<string, string | null> | null;
   /** Column name → MySQL type. */
   types: Record<string, string>;
+  /** Column name → java.sql.Types code (decides which values arrived as bytes). */
+  sqlTypes: Record<string, number>;
 }
 
 type Json = Record<string, unknown>;
@@ -101,28 +103,33 @@ function rowsOf(value: unknown): Array<Record<string, string | null>> | undefine
   return rows;
 }
 
-/** The typed row of a decoded upsert (null-prototype object, values typed by their MySQL type). */
-export function typeRow(change: DecodedChange): Row | null {
+/**
+ * The typed row of a decoded upsert (null-prototype object, values typed by their MySQL type, see
+ * values.ts). `timeZone`: the zone Canal renders TIMESTAMP values in.
+ */
+export function typeRow(change: DecodedChange, timeZone = 'UTC'): Row | null {
   if (change.data === null) return null;
   const row: Row = emptyRow();
-  const { types } = change;
+  const { types, sqlTypes } = change;
   for (const [name, value] of Object.entries(change.data)) {
-    row[name] = typeValue(value, columnType(Object.hasOwn(types, name) ? (types[name] as string) : ''));
+    const type = columnType(Object.hasOwn(types, name) ? (types[name] as string) : '');
+    const sqlType = Object.hasOwn(sqlTypes, name) ? sqlTypes[name] : undefined;
+    row[name] = typeValue(value, type, { sqlType, timeZone });
   }
   return row;
 }
 
-export function toChangeRecord(change: DecodedChange): ChangeRecord {
-  const { data: _data, types: _types, ...rest } = change;
-  return { ...rest, row: typeRow(change) };
+export function toChangeRecord(change: DecodedChange, timeZone = 'UTC'): ChangeRecord {
+  const { data: _data, types: _types, sqlTypes: _sqlTypes, ...rest } = change;
+  return { ...rest, row: typeRow(change, timeZone) };
 }
 
 /** Decodes and types in one step (tests, replays); ingest decodes, collapses, then types. */
-export function parseFlatMessage(raw: Buffer | string, ctx: ParseContext): ParseOutcome {
+export function parseFlatMessage(raw: Buffer | string, ctx: ParseContext, timeZone = 'UTC'): ParseOutcome {
   const outcome = decodeFlatMessage(raw, ctx);
   if (outcome.kind !== 'rows') return outcome;
   const { changes, ...rest } = outcome;
-  return { ...rest, records: changes.map(toChangeRecord) };
+  return { ...rest, records: changes.map((change) => toChangeRecord(change, timeZone)) };
 }
 
 export function decodeFlatMessage(raw: Buffer | string, ctx: ParseContext): DecodeOutcome {
@@ -175,6 +182,10 @@ export function decodeFlatMessage(raw: Buffer | string, ctx: ParseContext): Deco
   if (!isObject(mysqlType) || !Object.values(mysqlType).every((t) => typeof t === 'string')) {
     return invalid('invalid_shape', 'field "mysqlType" must map column names to type strings', where);
   }
+  const sqlType = message.sqlType === null || message.sqlType === undefined ? {} : message.sqlType;
+  if (!isObject(sqlType) || !Object.values(sqlType).every((t) => typeof t === 'number')) {
+    return invalid('invalid_shape', 'field "sqlType" must map column names to numbers', where);
+  }
   const es = message.es;
   if (typeof es !== 'number' || !Number.isFinite(es))
     return invalid('invalid_shape', 'field "es" must be a number', where);
@@ -188,6 +199,7 @@ export function decodeFlatMessage(raw: Buffer | string, ctx: ParseContext): Deco
 
   const key = tableKey(database, table);
   const types = mysqlType as Record<string, string>;
+  const sqlTypes = sqlType as Record<string, number>;
   const base = { database, table, tableKey: key, version, sourceTs: es, position: ctx.position };
   const changes: DecodedChange[] = [];
 
@@ -208,7 +220,7 @@ export function decodeFlatMessage(raw: Buffer | string, ctx: ParseContext): Deco
     const pk = encodePk(pkValues);
 
     if (type === 'DELETE') {
-      changes.push({ ...base, pk, op: 'delete', data: null, types });
+      changes.push({ ...base, pk, op: 'delete', data: null, types, sqlTypes });
       continue;
     }
 
@@ -222,7 +234,7 @@ export function decodeFlatMessage(raw: Buffer | string, ctx: ParseContext): Deco
         return invalid('pk_column_absent', `row ${i}: an old primary-key value is NULL`, where);
       }
       const oldPk = encodePk(oldValues as string[]);
-      if (oldPk !== pk) changes.push({ ...base, pk: oldPk, op: 'delete', data: null, types });
+      if (oldPk !== pk) changes.push({ ...base, pk: oldPk, op: 'delete', data: null, types, sqlTypes });
     }
 
     let bytes = 2;
@@ -237,7 +249,7 @@ export function decodeFlatMessage(raw: Buffer | string, ctx: ParseContext): Deco
         );
       }
     }
-    changes.push({ ...base, pk, op: 'upsert', data: after, types });
+    changes.push({ ...base, pk, op: 'upsert', data: after, types, sqlTypes });
   }
   return { kind: 'rows', type: type as RowType, database, table, changes, sourceTs: es };
 }

@@ -13,6 +13,8 @@ export const DEAD_LETTER_REASONS = {
   truncate_not_applied: 'TRUNCATE removes rows without row events: run `sluice repair` for the table',
   table_moved_partition:
     'the table arrived in another Kafka partition than before: bump the source generation',
+  mapping_conflict:
+    "a column's type conflicts with the index's existing mapping: reindex the table into a new index",
   es_mapping_error: 'Elasticsearch refused the document (mapping or parsing error)',
   es_rejected: 'Elasticsearch refused the operation permanently',
   retries_exhausted: 'the operation kept failing with a retryable error past the retry limit',

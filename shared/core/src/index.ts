@@ -2,6 +2,8 @@ export * from './canal.ts';
 export * from './change.ts';
 export * from './dead-letter.ts';
 export * from './errors.ts';
+export * from './geometry.ts';
+export * from './index-mapping.ts';
 export * from './mapping.ts';
 export * from './pk.ts';
 export * from './retry.ts';

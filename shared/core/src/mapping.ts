@@ -9,11 +9,16 @@
 //         include: [id, email] # or exclude: [...]
 //         rename: { name: full_name }
 //         json: [profile]      # parse these text columns as JSON (objects in Elasticsearch)
+//         strings: { sku: keyword, body: text }   # text | keyword | text_keyword (docs/types.md)
 //       row_sharded: false     # spread this table's rows over all shards (one very hot table)
 //       mappings: { properties: { email: { type: keyword } } }   # Elasticsearch mappings
 import { z } from 'zod';
 import type { Row, Value } from './change.ts';
 import { emptyRow } from './change.ts';
+
+/** How a CHAR/VARCHAR/TEXT column is searched (docs/types.md). */
+export type StringMode = 'text' | 'keyword' | 'text_keyword';
+const STRING_MODES = ['text', 'keyword', 'text_keyword'] as const;
 
 const columnsSchema = z
   .object({
@@ -21,6 +26,7 @@ const columnsSchema = z
     exclude: z.array(z.string().min(1)).optional(),
     rename: z.record(z.string(), z.string().min(1)).optional(),
     json: z.array(z.string().min(1)).optional(),
+    strings: z.record(z.string(), z.enum(STRING_MODES)).optional(),
   })
   .strict()
   .refine((c) => !(c.include && c.exclude), { message: 'use either include or exclude, not both' });
@@ -52,6 +58,12 @@ export interface TableMapping {
   settings: Record<string, unknown> | undefined;
   /** Turns a typed source row into the indexed document (include/exclude/rename). */
   project: (row: Row) => Row;
+  /** The indexed field of a column, or undefined when the column is not indexed. */
+  fieldOf: (column: string) => string | undefined;
+  /** Columns parsed as JSON. */
+  jsonColumns: ReadonlySet<string>;
+  /** How string columns are searched, where the mapping file says. */
+  stringModes: ReadonlyMap<string, StringMode>;
 }
 
 export type TableRoute =
@@ -86,19 +98,32 @@ function parseJsonColumn(value: Value): Value {
   }
 }
 
-function projector(columns: z.output<typeof columnsSchema> | undefined): (row: Row) => Row {
-  if (!columns) return (row) => row;
+type ColumnRules = Pick<TableMapping, 'project' | 'fieldOf' | 'jsonColumns' | 'stringModes'>;
+
+function columnRules(columns: z.output<typeof columnsSchema> | undefined): ColumnRules {
+  const stringModes = new Map(Object.entries(columns?.strings ?? {}));
+  if (!columns || (!columns.include && !columns.exclude && !columns.rename && !columns.json)) {
+    return { project: (row) => row, fieldOf: (column) => column, jsonColumns: new Set(), stringModes };
+  }
   const include = columns.include ? new Set(columns.include) : undefined;
   const exclude = new Set(columns.exclude ?? []);
   const rename = new Map(Object.entries(columns.rename ?? {}));
   const json = new Set(columns.json ?? []);
-  return (row) => {
-    const out = emptyRow();
-    for (const [name, value] of Object.entries(row)) {
-      if (include ? !include.has(name) : exclude.has(name)) continue;
-      out[rename.get(name) ?? name] = json.has(name) ? parseJsonColumn(value) : value;
-    }
-    return out;
+  const fieldOf = (column: string) =>
+    (include ? !include.has(column) : exclude.has(column)) ? undefined : (rename.get(column) ?? column);
+  return {
+    project: (row) => {
+      const out = emptyRow();
+      for (const [name, value] of Object.entries(row)) {
+        const field = fieldOf(name);
+        if (field === undefined) continue;
+        out[field] = json.has(name) ? parseJsonColumn(value) : value;
+      }
+      return out;
+    },
+    fieldOf,
+    jsonColumns: json,
+    stringModes,
   };
 }
 
@@ -172,7 +197,7 @@ export class Mapping {
         rowSharded: spec.row_sharded ?? false,
         mappings: spec.mappings,
         settings: spec.settings,
-        project: projector(spec.columns),
+        ...columnRules(spec.columns),
       },
     };
   }

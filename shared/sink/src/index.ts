@@ -2,3 +2,4 @@ export * from './bulk-build.ts';
 export * from './bulk-classify.ts';
 export * from './client.ts';
 export * from './indices.ts';
+export * from './schema.ts';

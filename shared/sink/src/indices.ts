@@ -1,6 +1,9 @@
 // Index templates and indices. For every index Sluice writes, an index template of the same name
 // (pattern = the index name) carries the settings Sluice relies on and the table's mappings; the index
-// is created from it before the first write. Calls are remembered per process.
+// is created from it before the first write. Ingest writes the full template with the mappings derived
+// from the table (schema.ts) before the table's rows are buffered; the worker only puts a template
+// where none exists (it knows no column types) and creates the index if it is missing, e.g. after it
+// was deleted. Calls are remembered per process.
 import type { EsApi } from './client.ts';
 
 export interface IndexDefaults {
@@ -65,11 +68,18 @@ export class IndexManager {
 
   private async create(spec: IndexSpec): Promise<void> {
     const name = encodeURIComponent(spec.name);
-    await this.es.request({
-      method: 'PUT',
-      path: `/_index_template/${name}`,
-      body: templateBody(spec, this.defaults),
-    });
+    const template = await this.es.request<{ error?: { type?: string } }>(
+      {
+        method: 'PUT',
+        path: `/_index_template/${name}`,
+        querystring: { create: true },
+        body: templateBody(spec, this.defaults),
+      },
+      { ignore: [400] },
+    );
+    if (template.statusCode === 400 && template.body.error?.type !== 'illegal_argument_exception') {
+      throw new Error(`putting template ${spec.name} failed: ${JSON.stringify(template.body.error)}`);
+    }
     const created = await this.es.request<{ error?: { type?: string } }>(
       { method: 'PUT', path: `/${name}` },
       { ignore: [400] },
