@@ -12,13 +12,11 @@ let pipeline: Pipeline;
 let worker: ServiceProcess;
 let db: Connection;
 
-const strictMappings = { dynamic: 'strict', properties: { id: { type: 'long' }, v: { type: 'keyword' } } };
-
 before(async () => {
   pipeline = await createPipeline({
     mapping: (database) => ({
       unmapped: 'deadletter',
-      tables: { [`${database}.kept`]: null, [`${database}.strict`]: { mappings: strictMappings } },
+      tables: { [`${database}.kept`]: null, [`${database}.strict`]: null },
     }),
   });
   await pipeline.start('ingest');
@@ -76,7 +74,7 @@ test('an unmapped table is dead-lettered while mapped tables flow; after the map
     unmapped: 'deadletter',
     tables: {
       [`${pipeline.database}.*`]: null,
-      [`${pipeline.database}.strict`]: { mappings: strictMappings },
+      [`${pipeline.database}.strict`]: null,
     },
   });
   await worker.stop();
@@ -90,23 +88,31 @@ test('an unmapped table is dead-lettered while mapped tables flow; after the map
 });
 
 test('a document Elasticsearch refuses is dead-lettered alone; replay applies it once the index accepts it', async () => {
-  await db.query('CREATE TABLE strict (id INT PRIMARY KEY, v VARCHAR(20), extra VARCHAR(20) NULL)');
-  await db.query("INSERT INTO strict (id, v) VALUES (1, 'fine')");
-  await db.query("INSERT INTO strict (id, v, extra) VALUES (2, 'x', NULL)");
-  await db.query("UPDATE strict SET v = 'fine too' WHERE id = 1");
-  const refused = await waitFor('mapping dead letters for both rows', async () => {
-    const found = await deadLetters('es_mapping_error', 'strict');
-    return new Set(found.map((e) => e.id)).size >= 2 ? found : undefined;
-  });
-  assert.ok(refused.every((d) => d.stage === 'flush'));
-
-  // The index does not know "extra" (dynamic: strict): add it, then replay.
+  // The user's own index, made before Sluice: its "extra" field is an integer, the column is text.
   const index = pipeline.mapping.defaultIndex(pipeline.database, 'strict');
   await pipeline.es.request({
     method: 'PUT',
-    path: `/${index}/_mapping`,
-    body: { properties: { extra: { type: 'keyword' } } },
+    path: `/${index}`,
+    body: {
+      settings: { number_of_replicas: 0 },
+      mappings: { properties: { id: { type: 'long' }, v: { type: 'keyword' }, extra: { type: 'integer' } } },
+    },
   });
+  await db.query('CREATE TABLE strict (id INT PRIMARY KEY, v VARCHAR(20), extra VARCHAR(20) NULL)');
+  await db.query("INSERT INTO strict (id, v) VALUES (1, 'fine')");
+  await db.query("INSERT INTO strict (id, v, extra) VALUES (2, 'x', 'not a number')");
+  await db.query("UPDATE strict SET v = 'fine too' WHERE id = 1");
+  const refused = await waitFor('the mapping dead letter of row 2', async () => {
+    const found = await deadLetters('es_mapping_error', 'strict');
+    return found.length >= 1 ? found : undefined;
+  });
+  assert.ok(refused.every((d) => d.stage === 'flush'));
+  const conflicts = await deadLetters('mapping_conflict', 'strict');
+  assert.equal(conflicts.length, 1, 'the conflict of column and index is reported once, not per row');
+
+  // The user reindexes: here the index goes, and Sluice makes it again from its template.
+  await pipeline.es.request({ method: 'DELETE', path: `/${index}` });
+  await db.query("UPDATE strict SET v = 'after reindex' WHERE id = 1");
   const replay = await runSluice(
     ['dlq', 'replay', '--id', ...refused.map((d) => String(d.id)), '--json'],
     pipeline.env,

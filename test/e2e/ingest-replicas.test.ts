@@ -83,10 +83,9 @@ test('ingest replicas share the partitions and hand them over when scaled down a
   const meta = await mysql.createConnection(pipeline.metaUrl);
   try {
     const [rows] = await meta.query(
-      'SELECT stage, reason, table_name, LEFT(detail, 300) AS detail FROM dead_letter WHERE reason <> ? LIMIT 5',
-      ['ddl_not_applied'],
+      'SELECT stage, reason, table_name, LEFT(detail, 300) AS detail FROM dead_letter LIMIT 5',
     );
-    assert.deepEqual(rows, [], 'nothing but the CREATE TABLE statements was dead-lettered');
+    assert.deepEqual(rows, [], 'nothing was dead-lettered (CREATE TABLE has nothing to apply)');
   } finally {
     await meta.end();
   }

@@ -143,3 +143,70 @@ test("Sluice's own metadata database is skipped whatever the mapping says (no ec
   );
   assert.deepEqual([plan.ignored, plan.deadLetters.length, plan.entries.length], [2, 0, 0]);
 });
+
+test('DDL by policy: CREATE and index changes are counted, TRUNCATE / DROP become resets, ALTER of columns a dead letter', () => {
+  const ddl = (offset: number, type: string, sql: string, table = 'items') =>
+    parsed(offset, message({ isDdl: true, type, sql, table, data: null, pkNames: null, es: 5000 + offset }));
+  const mapping = new Mapping({
+    tables: {
+      'shop.items': null,
+      'shop.hot': { row_sharded: true },
+      'shop.kept': { ddl: { truncate: 'keep', drop: 'keep' } },
+    },
+  });
+  const plan = planBatch(
+    [
+      ddl(1, 'CREATE', 'CREATE TABLE items (id INT PRIMARY KEY)'),
+      ddl(2, 'CINDEX', 'CREATE INDEX i ON items (name)'),
+      ddl(3, 'ALTER', 'ALTER TABLE items ADD INDEX j (name)'),
+      ddl(4, 'TRUNCATE', 'TRUNCATE TABLE items'),
+      ddl(5, 'ERASE', 'DROP TABLE hot', 'hot'),
+      ddl(6, 'TRUNCATE', 'TRUNCATE TABLE kept', 'kept'),
+      ddl(7, 'ALTER', 'ALTER TABLE items DROP COLUMN name'),
+    ],
+    { ...ctx(mapping), applyResets: true },
+  );
+  assert.deepEqual(
+    plan.ddl.map((d) => [d.type, d.action]),
+    [
+      ['CREATE', 'none'],
+      ['CINDEX', 'none'],
+      ['ALTER', 'none'],
+      ['TRUNCATE', 'reset'],
+      ['ERASE', 'reset'],
+      ['TRUNCATE', 'kept'],
+      ['ALTER', 'dead_letter'],
+    ],
+  );
+  assert.deepEqual(
+    plan.deadLetters.map((d) => [d.offset, d.reason]),
+    [['7', 'ddl_not_applied']],
+  );
+  assert.deepEqual(
+    plan.resets.map((r) => [r.tableName, r.kind, r.fenceTs, r.shards.length]),
+    [
+      ['shop.items', 'TRUNCATE', 5004, 1],
+      ['shop.hot', 'ERASE', 5005, 16],
+    ],
+  );
+  assert.deepEqual(plan.resets[0]?.shards, [shardOfTable('shop.items', 16)]);
+
+  const without = planBatch([ddl(4, 'TRUNCATE', 'TRUNCATE TABLE items')], ctx(mapping));
+  assert.deepEqual(
+    without.deadLetters.map((d) => d.reason),
+    ['truncate_not_applied'],
+    'without a source MySQL the workers cannot tell which rows are gone',
+  );
+  assert.deepEqual(without.resets, []);
+});
+
+test('the newest column types of each table go with the plan, for the index mappings', () => {
+  const plan = planBatch(
+    [
+      parsed(1, message({})),
+      parsed(2, message({ mysqlType: { id: 'int', name: 'varchar(9)', added: 'date' } })),
+    ],
+    ctx(new Mapping({})),
+  );
+  assert.deepEqual(Object.keys(plan.schemas.get('shop.items')?.types ?? {}), ['id', 'name', 'added']);
+});

@@ -1,12 +1,13 @@
 // What one Kafka batch becomes (pure): buffer entries, backup rows, dead letters and counts.
 
-import type { BackupRow, DeadLetterInput } from '@sluice/backup';
+import type { BackupRow, DeadLetterInput, TableReset } from '@sluice/backup';
 import type { BufferEntry } from '@sluice/buffer';
 import { toEntry } from '@sluice/buffer';
 import {
   collapseByRow,
   type DecodedChange,
   type DecodeOutcome,
+  ddlAction,
   type Mapping,
   shardOfRow,
   shardOfTable,
@@ -34,6 +35,18 @@ export interface PlanContext {
   placeOf: (tableKey: string) => { topic: string; partition: number } | undefined;
   /** The zone Canal renders TIMESTAMP values in (default UTC). */
   timeZone?: string;
+  /**
+   * TRUNCATE and DROP TABLE can be applied: the workers read the source MySQL to tell which rows are
+   * gone (SLUICE_SOURCE_MYSQL_URL). Without it they are dead-lettered.
+   */
+  applyResets?: boolean;
+}
+
+/** A DDL statement seen in the batch and what was done with it. */
+export interface DdlSeen {
+  table: string;
+  type: string;
+  action: 'none' | 'reset' | 'kept' | 'dead_letter';
 }
 
 export interface BatchPlan {
@@ -48,6 +61,9 @@ export interface BatchPlan {
   records: { upsert: number; delete: number };
   /** Per table key: its columns' types, for the index mappings (applied before buffering). */
   schemas: Map<string, TableColumns>;
+  /** TRUNCATE / DROP TABLE to apply (fence + sweeps, written with the batch). */
+  resets: TableReset[];
+  ddl: DdlSeen[];
 }
 
 export function planBatch(parsed: readonly ParsedMessage[], ctx: PlanContext): BatchPlan {
@@ -61,6 +77,8 @@ export function planBatch(parsed: readonly ParsedMessage[], ctx: PlanContext): B
     merged: 0,
     records: { upsert: 0, delete: 0 },
     schemas: new Map(),
+    resets: [],
+    ddl: [],
   };
   const origin = (offset: string) => ({ topic: ctx.topic, partition: ctx.partition, offset });
   const dead = (m: ParsedMessage, reason: DeadLetterInput['reason'], detail: string, tableName?: string) => {
@@ -104,11 +122,38 @@ export function planBatch(parsed: readonly ParsedMessage[], ctx: PlanContext): B
       case 'ddl': {
         const key = `${outcome.database}.${outcome.table}`;
         count(`${key}|${outcome.type}`);
-        if (outcome.table && routeOf(outcome.database, outcome.table).action === 'ignore') {
+        const route = outcome.table ? routeOf(outcome.database, outcome.table) : undefined;
+        if (route?.action === 'ignore') {
           plan.ignored++;
           break;
         }
-        dead(m, outcome.reason, `${outcome.type}: ${outcome.sql.slice(0, 2000)}`, key);
+        const seen = (action: DdlSeen['action']) => plan.ddl.push({ table: key, type: outcome.type, action });
+        const action = ddlAction(outcome.type, outcome.sql);
+        const statement = `${outcome.type}: ${outcome.sql.slice(0, 2000)}`;
+        if (action === 'none') {
+          seen('none');
+        } else if (action === 'backfill') {
+          seen('dead_letter');
+          dead(m, 'ddl_not_applied', statement, key);
+        } else if (route?.action !== 'index') {
+          seen('none');
+        } else if (route.mapping.ddl[outcome.type === 'TRUNCATE' ? 'truncate' : 'drop'] === 'keep') {
+          seen('kept');
+        } else if (!ctx.applyResets || outcome.sourceTs <= 0) {
+          seen('dead_letter');
+          dead(m, 'truncate_not_applied', statement, key);
+        } else {
+          seen('reset');
+          plan.resets.push({
+            tableName: key,
+            fenceTs: outcome.sourceTs,
+            kind: outcome.type,
+            statement: outcome.sql,
+            shards: route.mapping.rowSharded
+              ? Array.from({ length: ctx.shards }, (_, shard) => shard)
+              : [shardOfTable(key, ctx.shards)],
+          });
+        }
         break;
       }
       case 'rows': {

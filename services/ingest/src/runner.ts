@@ -38,6 +38,8 @@ export interface IngestSettings {
   maxRowBytes: number;
   /** The zone Canal renders TIMESTAMP values in. */
   timeZone: string;
+  /** TRUNCATE / DROP TABLE remove the table's documents (the workers can read the source MySQL). */
+  applyResets: boolean;
 }
 
 export interface BatchResult {
@@ -120,6 +122,7 @@ export class IngestRunner {
       skipDatabases: this.skip,
       placeOf: (key) => this.places.get(key),
       timeZone: this.settings.timeZone,
+      applyResets: this.settings.applyResets,
     });
     // Mappings for every column before any row that holds it is buffered.
     for (const report of await this.deps.schemas.ensure(plan.schemas.values())) {
@@ -146,7 +149,7 @@ export class IngestRunner {
       lastOffset > applied
         ? [{ topic, partition, generation: this.settings.generation, offset: lastOffset }]
         : [];
-    await this.deps.backup.commitBatch(plan.backupRows, progress);
+    await this.deps.backup.commitBatch(plan.backupRows, progress, plan.resets);
     const backedUp = process.hrtime.bigint();
     if (lastOffset > applied) this.applied.set(`${topic}:${partition}`, lastOffset);
 
@@ -160,6 +163,11 @@ export class IngestRunner {
     if (upserted?.replaced) metrics.merged.inc({ stage: 'buffer' }, upserted.replaced);
     if (upserted?.refused) metrics.refused.inc({ reason: 'older_than_buffered' }, upserted.refused);
     if (plan.replayed) metrics.refused.inc({ reason: 'replayed_offset' }, plan.replayed);
+    for (const ddl of plan.ddl) {
+      metrics.ddl.inc({ type: ddl.type, action: ddl.action });
+      if (ddl.action !== 'dead_letter')
+        logger.info({ table: ddl.table, type: ddl.type, action: ddl.action }, 'DDL');
+    }
     for (const d of plan.deadLetters) {
       metrics.errors.inc({ reason: d.reason });
       metrics.dlq.inc({ reason: d.reason });

@@ -75,6 +75,7 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
       generation: settings.sourceGeneration,
       maxRowBytes: settings.maxRowBytes,
       timeZone: settings.sourceTimeZone,
+      applyResets: settings.sourceMysqlUrl !== undefined,
       skipDatabases: [metaDatabase(settings.metaMysqlUrl)],
     },
   );

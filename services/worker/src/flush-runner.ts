@@ -11,6 +11,7 @@ import { errorMessage, FencedError, type Mapping, retry } from '@sluice/core';
 import type { FlushMetrics, Logger } from '@sluice/runtime';
 import { buildBulkChunks, classifyBulkResponse, type EsApi, type IndexManager } from '@sluice/sink';
 import { planOps } from './ops.ts';
+import type { ResetHandler } from './table-resets.ts';
 
 export interface FlushDeps {
   buffer: ShardBuffer;
@@ -22,6 +23,8 @@ export interface FlushDeps {
   mapping: Mapping;
   metrics: FlushMetrics;
   logger: Logger;
+  /** TRUNCATE / DROP TABLE: sweeps and validation of older changes (table-resets.ts); absent without a source MySQL. */
+  resets?: ResetHandler;
 }
 
 export interface FlushSettings {
@@ -102,10 +105,12 @@ export class FlushRunner {
     const total = emptySummary();
     const deadline = Date.now() + this.settings.windowMs;
     if (this.unreachable.has(shard)) await this.releaseIfReachable(shard);
+    const fences = this.deps.resets ? await this.deps.resets.prepare(shard, () => guard.check()) : new Map();
     for (;;) {
       await guard.check();
-      const records = await this.deps.buffer.takeDue(shard, this.settings.batchSize);
-      if (records.length === 0) break;
+      const taken = await this.deps.buffer.takeDue(shard, this.settings.batchSize);
+      if (taken.length === 0) break;
+      const records = this.deps.resets ? await this.deps.resets.validate(taken, fences) : taken;
       const summary = await this.flushBatch(shard, records, guard);
       total.batches++;
       for (const key of ['records', 'written', 'refused', 'absent', 'retried', 'dead', 'ignored'] as const) {

@@ -8,8 +8,10 @@ import {
   migrate,
   openPool,
   SyncMonitorRepository,
+  TableResetRepository,
 } from '@sluice/backup';
 import { checkNoEviction, openRedis, RedisBuffer, shardKeys } from '@sluice/buffer';
+import { MysqlSourceRows } from '@sluice/checker';
 import {
   esConnection,
   esIndexDefaults,
@@ -29,6 +31,7 @@ import { Recovery, redisRunId } from './recovery.ts';
 import { FlushScheduler } from './scheduler.ts';
 import { type Ownership, ShardManager, StaticOwnership } from './shard-manager.ts';
 import { parseShardList } from './shards.ts';
+import { TableResets } from './table-resets.ts';
 
 const VERSION = '0.1.0';
 
@@ -87,17 +90,42 @@ export async function startWorker(settings: SettingValues, logger: Logger): Prom
     shards: settings.shards,
     retryMaxMs: settings.retryBackoffMaxMs,
   });
+  const deadLetters = new DeadLetterRepository(pool);
+  // TRUNCATE / DROP TABLE need to know which rows are gone: the source MySQL, when configured.
+  let resets: TableResets | undefined;
+  if (settings.sourceMysqlUrl) {
+    // Every query names its database: connect to the server (the URL's database may not exist yet).
+    const source = await openPool(
+      settings.sourceMysqlUrl,
+      { ...mysqlSecurity(settings), database: undefined },
+      'MySQL (source)',
+    );
+    lifecycle.onStop('source-mysql', () => source.end());
+    resets = new TableResets(
+      {
+        resets: new TableResetRepository(pool),
+        rows: new MysqlSourceRows(source),
+        es,
+        mapping,
+        deadLetters,
+        metrics,
+        logger,
+      },
+      { shards: settings.shards, bulkMaxBytes: settings.esBulkMaxBytes },
+    );
+  }
   const runner = new FlushRunner(
     {
       buffer,
       backup,
-      deadLetters: new DeadLetterRepository(pool),
+      deadLetters,
       monitor: new SyncMonitorRepository(pool),
       es,
       indices,
       mapping,
       metrics,
       logger,
+      ...(resets ? { resets } : {}),
     },
     {
       workerId,

@@ -10,6 +10,7 @@ import {
   upsertBackupSql,
 } from './backup-sql.ts';
 import { chunkByBytes, STATEMENT_BYTES } from './chunk.ts';
+import { type TableReset, writeTableResets } from './table-resets.ts';
 
 export interface PartitionProgress {
   topic: string;
@@ -24,7 +25,11 @@ export interface UnsyncedRow extends BackupRow {
 
 /** What ingest needs. */
 export interface BackupWriter {
-  commitBatch(rows: readonly BackupRow[], progress: readonly PartitionProgress[]): Promise<void>;
+  commitBatch(
+    rows: readonly BackupRow[],
+    progress: readonly PartitionProgress[],
+    resets?: readonly TableReset[],
+  ): Promise<void>;
   appliedOffsets(topic: string, generation: number): Promise<Map<number, number>>;
   tablePartition(
     tableName: string,
@@ -48,8 +53,12 @@ export class BackupRepository implements BackupWriter, BackupSettler {
     this.pool = pool;
   }
 
-  async commitBatch(rows: readonly BackupRow[], progress: readonly PartitionProgress[]): Promise<void> {
-    if (rows.length === 0 && progress.length === 0) return;
+  async commitBatch(
+    rows: readonly BackupRow[],
+    progress: readonly PartitionProgress[],
+    resets: readonly TableReset[] = [],
+  ): Promise<void> {
+    if (rows.length === 0 && progress.length === 0 && resets.length === 0) return;
     const connection = await this.pool.getConnection();
     try {
       await connection.beginTransaction();
@@ -57,6 +66,7 @@ export class BackupRepository implements BackupWriter, BackupSettler {
         const { sql, params } = upsertBackupSql(chunk);
         await connection.query(sql, params);
       }
+      await writeTableResets(connection, resets);
       if (progress.length > 0) {
         const { sql, params } = progressSql(progress);
         await connection.query(sql, params);

@@ -5,3 +5,4 @@ export * from './dead-letters.ts';
 export * from './migrate.ts';
 export * from './pool.ts';
 export * from './sync-monitor.ts';
+export * from './table-resets.ts';

@@ -2,3 +2,4 @@ export * from './check.ts';
 export * from './compare.ts';
 export * from './es-target.ts';
 export * from './mysql-source.ts';
+export * from './source-rows.ts';

@@ -239,7 +239,7 @@ export const SETTINGS = {
     'source.mysql_url',
     url('mysql:').optional(),
     undefined,
-    'The source MySQL, read by `sluice check` and `sluice repair` (a read-only user is enough for check).',
+    'The source MySQL: read by `sluice check` and by workers to apply TRUNCATE and DROP TABLE (which rows are gone); a read-only user is enough. Without it those statements are dead-lettered.',
     true,
   ),
   backupRetentionMs: setting(

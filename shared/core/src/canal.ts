@@ -25,7 +25,15 @@ export interface ParseContext {
 }
 
 type NonRowOutcome =
-  | { kind: 'ddl'; type: string; database: string; table: string; sql: string; reason: DeadLetterReason }
+  | {
+      kind: 'ddl';
+      type: string;
+      database: string;
+      table: string;
+      sql: string;
+      /** Binlog time of the statement (Canal `es`, ms); 0 when the message has none. */
+      sourceTs: number;
+    }
   | { kind: 'ignored'; why: string }
   | { kind: 'invalid'; reason: DeadLetterReason; detail: string; database?: string; table?: string };
 
@@ -149,8 +157,8 @@ export function decodeFlatMessage(raw: Buffer | string, ctx: ParseContext): Deco
 
   if (isDdl === true || DDL_TYPES.has(type)) {
     const sql = typeof message.sql === 'string' ? message.sql : '';
-    const reason: DeadLetterReason = type === 'TRUNCATE' ? 'truncate_not_applied' : 'ddl_not_applied';
-    return { kind: 'ddl', type, database, table, sql, reason };
+    const sourceTs = typeof message.es === 'number' && Number.isFinite(message.es) ? message.es : 0;
+    return { kind: 'ddl', type, database, table, sql, sourceTs };
   }
   if (type === 'QUERY') return { kind: 'ignored', why: 'QUERY event (statement text, no row data)' };
   if (!ROW_TYPES.has(type))

@@ -9,8 +9,10 @@ export const DEAD_LETTER_REASONS = {
   pk_column_absent: 'a primary-key column is absent or NULL in a row',
   row_too_large: 'a row image is larger than the configured limit',
   unmapped_table: 'no mapping covers the table',
-  ddl_not_applied: 'a DDL statement was recognised and not applied (review the index mapping)',
-  truncate_not_applied: 'TRUNCATE removes rows without row events: run `sluice repair` for the table',
+  ddl_not_applied:
+    'a DDL statement changed columns or renamed a table: documents of rows that do not change again keep their old shape or index (backfill the table)',
+  truncate_not_applied:
+    'TRUNCATE or DROP TABLE could not be applied (it needs SLUICE_SOURCE_MYSQL_URL): run `sluice check` and remove the documents',
   table_moved_partition:
     'the table arrived in another Kafka partition than before: bump the source generation',
   mapping_conflict:

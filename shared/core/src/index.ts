@@ -1,5 +1,6 @@
 export * from './canal.ts';
 export * from './change.ts';
+export * from './ddl.ts';
 export * from './dead-letter.ts';
 export * from './errors.ts';
 export * from './geometry.ts';

@@ -11,6 +11,7 @@
 //         json: [profile]      # parse these text columns as JSON (objects in Elasticsearch)
 //         strings: { sku: keyword, body: text }   # text | keyword | text_keyword (docs/types.md)
 //       row_sharded: false     # spread this table's rows over all shards (one very hot table)
+//       ddl: { truncate: delete, drop: delete }   # or keep: leave the documents (docs/types.md)
 //       mappings: { properties: { email: { type: keyword } } }   # Elasticsearch mappings
 import { z } from 'zod';
 import type { Row, Value } from './change.ts';
@@ -36,6 +37,13 @@ const tableSchema = z
     index: z.string().min(1).optional(),
     columns: columnsSchema.optional(),
     row_sharded: z.boolean().optional(),
+    ddl: z
+      .object({
+        truncate: z.enum(['delete', 'keep']).optional(),
+        drop: z.enum(['delete', 'keep']).optional(),
+      })
+      .strict()
+      .optional(),
     mappings: z.record(z.string(), z.unknown()).optional(),
     settings: z.record(z.string(), z.unknown()).optional(),
   })
@@ -51,9 +59,16 @@ export const mappingFileSchema = z
 
 export type MappingFile = z.output<typeof mappingFileSchema>;
 
+/** What TRUNCATE and DROP TABLE do to the table's documents. */
+export interface DdlPolicy {
+  truncate: 'delete' | 'keep';
+  drop: 'delete' | 'keep';
+}
+
 export interface TableMapping {
   index: string;
   rowSharded: boolean;
+  ddl: DdlPolicy;
   mappings: Record<string, unknown> | undefined;
   settings: Record<string, unknown> | undefined;
   /** Turns a typed source row into the indexed document (include/exclude/rename). */
@@ -195,6 +210,7 @@ export class Mapping {
       mapping: {
         index,
         rowSharded: spec.row_sharded ?? false,
+        ddl: { truncate: spec.ddl?.truncate ?? 'delete', drop: spec.ddl?.drop ?? 'delete' },
         mappings: spec.mappings,
         settings: spec.settings,
         ...columnRules(spec.columns),

@@ -11,6 +11,8 @@ export const METRIC = {
   ingestRefused: 'sluice_ingest_refused_total',
   ingestBatchSeconds: 'sluice_ingest_batch_duration_seconds',
   ingestPaused: 'sluice_ingest_paused',
+  ingestDdl: 'sluice_ingest_ddl_total',
+  sweepDocs: 'sluice_sweep_docs_total',
   dedupMerged: 'sluice_dedup_merged_total',
   bufferPending: 'sluice_buffer_pending',
   bufferOldestAge: 'sluice_buffer_oldest_age_seconds',
@@ -84,6 +86,12 @@ export function ingestMetrics(registry: Registry) {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
+    ddl: counter(
+      registry,
+      METRIC.ingestDdl,
+      'DDL statements by type and what was done: none (nothing to apply), reset (documents removed), kept (policy keep), dead_letter',
+      ['type', 'action'] as const,
+    ),
     paused: gauge(
       registry,
       METRIC.ingestPaused,
@@ -138,6 +146,12 @@ export function flushMetrics(registry: Registry) {
     }),
     dlq: deadLetters(registry),
     recovered: counter(registry, METRIC.recovered, 'Backup rows re-buffered by recovery'),
+    sweep: counter(
+      registry,
+      METRIC.sweepDocs,
+      'After TRUNCATE / DROP TABLE: documents checked against MySQL and removed, and buffered changes of gone rows written as deletes',
+      ['result'] as const,
+    ),
     pending: gauge(registry, METRIC.bufferPending, 'Records waiting in the buffer, per shard', [
       'shard',
     ] as const),

@@ -11,6 +11,11 @@ export interface BulkOp {
   op: 'upsert' | 'delete';
   /** The document as JSON text (ignored for deletes). */
   json: string;
+  /**
+   * external (default): written only if newer than what the index holds. external_gte: also at the
+   * same version (a sweep removes the very version it read).
+   */
+  versionType?: 'external' | 'external_gte';
 }
 
 export interface BulkChunk {
@@ -22,7 +27,12 @@ export interface BulkChunk {
 export function actionLine(op: BulkOp): string {
   const action = op.op === 'delete' ? 'delete' : 'index';
   return JSON.stringify({
-    [action]: { _index: op.index, _id: op.id, version: op.version, version_type: 'external' },
+    [action]: {
+      _index: op.index,
+      _id: op.id,
+      version: op.version,
+      version_type: op.versionType ?? 'external',
+    },
   });
 }
 

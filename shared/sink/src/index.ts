@@ -3,3 +3,4 @@ export * from './bulk-classify.ts';
 export * from './client.ts';
 export * from './indices.ts';
 export * from './schema.ts';
+export * from './scroll.ts';
