@@ -49,3 +49,26 @@ test('after kill -9 of the ingest, a replacement joins once the configured sessi
   const ready = await fetch(`http://127.0.0.1:${second.httpPort}/health/ready`);
   assert.equal(ready.status, 200);
 });
+
+test('an ingest of a new consumer group that dies before its first commit: the replacement starts where it did', async () => {
+  // Regression: the start of a new group ("the end of each partition") was resolved by the member
+  // and not committed until its first batch; a replacement resolved "the end" again, later, and
+  // skipped every change in between.
+  const fresh = await createPipeline({ env: { SLUICE_KAFKA_SESSION_TIMEOUT_MS: String(SESSION_MS) } });
+  try {
+    const first = await fresh.start('ingest');
+    await first.kill9();
+    await runWorkload({
+      url: fresh.sourceUrl,
+      database: fresh.database,
+      operations: 300,
+      concurrency: 2,
+      seed: 21,
+    });
+    await fresh.start('ingest');
+    await fresh.start('worker');
+    await fresh.waitConverged(WORKLOAD_TABLES, 120_000);
+  } finally {
+    await fresh.close();
+  }
+});

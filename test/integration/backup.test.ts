@@ -59,6 +59,8 @@ test('migrations are idempotent, serialised and refuse edited history', async ()
     'source_progress',
     'source_tables',
     'sync_monitor',
+    'table_fences',
+    'table_sweeps',
   ]);
   const [partitions] = await pool.query<RowDataPacket[]>(
     "SELECT COUNT(*) AS n FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'buffer_backup'",

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { Client as Client9 } from '@elastic/elasticsearch';
+import { Mapping, parseFlatMessage } from '@sluice/core';
+import { fieldCapabilities, openElastic, TableSchemas } from '@sluice/sink';
 import { Client as Client8 } from 'es8';
 import { stack } from '../support/stack.ts';
 import { uniqueName } from '../support/wait.ts';
@@ -85,6 +88,82 @@ for (const target of targets()) {
       await roundTrip(client, target.major);
     } finally {
       await client.close();
+    }
+  });
+}
+
+// The derived mappings of docs/types.md on both majors: every column of the type-matrix table gets
+// its field, a new index takes every row of the captured Canal messages, and an existing index only
+// gains the fields it lacks, with a conflicting one reported.
+for (const target of targets()) {
+  test(`Elasticsearch ${target.major}.x (${target.label}) takes the mappings derived from the column types`, async () => {
+    const es = await openElastic({
+      url: target.url,
+      major: String(target.major) as '8' | '9',
+      requestTimeoutMs: 30_000,
+    });
+    const index = uniqueName('smoke-types').toLowerCase();
+    const messages = JSON.parse(
+      readFileSync(new URL('../fixtures/canal/type-matrix.json', import.meta.url), 'utf8'),
+    ) as Array<{ mysqlType: Record<string, string> }>;
+    const types = messages[0]?.mysqlType ?? {};
+    const mapping = new Mapping({ tables: { 'db.t': { index } } }).route('db', 't');
+    assert.equal(mapping.action, 'index');
+    if (mapping.action !== 'index') return;
+    try {
+      const schemas = new TableSchemas(
+        es,
+        { gcDeletes: '1h', replicas: 0, shards: 1, refreshInterval: '1s' },
+        await fieldCapabilities(es),
+      );
+      assert.deepEqual(await schemas.ensure([{ tableKey: 'db.t', mapping: mapping.mapping, types }]), []);
+      const got = await es.request<
+        Record<string, { mappings: { properties: Record<string, { type?: string }> } }>
+      >({ method: 'GET', path: `/${index}/_mapping` });
+      const properties = Object.values(got.body)[0]?.mappings.properties ?? {};
+      assert.deepEqual(Object.keys(properties).sort(), Object.keys(types).sort(), 'every column is mapped');
+
+      const lines: string[] = [];
+      for (const [i, message] of messages.entries()) {
+        const outcome = parseFlatMessage(JSON.stringify(message), {
+          position: { topic: 't', partition: 0, offset: String(i) },
+          generation: 0,
+          maxRowBytes: 1 << 20,
+        });
+        assert.equal(outcome.kind, 'rows');
+        if (outcome.kind !== 'rows') continue;
+        for (const record of outcome.records) {
+          lines.push(
+            JSON.stringify({
+              index: { _index: index, _id: record.pk, version: 1, version_type: 'external' },
+            }),
+          );
+          lines.push(JSON.stringify(record.row));
+        }
+      }
+      const bulk = await es.request<{ errors: boolean; items: unknown[] }>({
+        method: 'POST',
+        path: '/_bulk',
+        querystring: { refresh: 'wait_for' },
+        bulkBody: `${lines.join('\n')}\n`,
+      });
+      assert.equal(bulk.body.errors, false, JSON.stringify(bulk.body.items));
+
+      // An index that exists: a new column is added, a retyped one is a conflict.
+      const more = await schemas.ensure([
+        { tableKey: 'db.t', mapping: mapping.mapping, types: { ...types, added: 'DATE', i8: 'VARCHAR(3)' } },
+      ]);
+      assert.deepEqual(more, [
+        { tableKey: 'db.t', index, conflicts: [{ field: 'i8', existing: 'byte', wanted: 'text' }] },
+      ]);
+      const after = await es.request<
+        Record<string, { mappings: { properties: Record<string, { type?: string }> } }>
+      >({ method: 'GET', path: `/${index}/_mapping` });
+      assert.equal(Object.values(after.body)[0]?.mappings.properties.added?.type, 'date');
+    } finally {
+      await es.request({ method: 'DELETE', path: `/${index}` }, { ignore: [404] });
+      await es.request({ method: 'DELETE', path: `/_index_template/${index}` }, { ignore: [404] });
+      await es.close();
     }
   });
 }

@@ -4,6 +4,7 @@
 // consumption can be paused as a whole (backpressure).
 import { backoffDelay, DependencyError, errorMessage } from '@sluice/core';
 import {
+  type Admin,
   type Consumer,
   type EachBatchPayload,
   Kafka,
@@ -116,6 +117,7 @@ export class KafkaSource {
         const existing = new Set(await admin.listTopics());
         const missing = this.options.topics.filter((t) => !existing.has(t));
         if (missing.length > 0) throw new Error(`topic(s) ${missing.join(', ')} do not exist`);
+        await this.pinStartOffsets(admin);
       } finally {
         await admin.disconnect();
       }
@@ -126,6 +128,33 @@ export class KafkaSource {
     } catch (error) {
       await this.consumer.disconnect().catch(() => undefined);
       throw new DependencyError('Kafka', this.options.brokers.join(','), error);
+    }
+  }
+
+  /**
+   * A new group starts each partition at its end (or its beginning with fromBeginning), resolved by
+   * kafkajs when it first fetches. Until the first commit that position lives only in the member: an
+   * ingest that dies before committing would make its replacement resolve "the end" again, later,
+   * and skip what came in between. So the start is committed for the group first, while it is empty.
+   */
+  private async pinStartOffsets(admin: Admin): Promise<void> {
+    const { groupId, fromBeginning, logger } = this.options;
+    for (const topic of this.options.topics) {
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      const unset = new Set(
+        (committed?.partitions ?? []).filter((p) => Number(p.offset) < 0).map((p) => p.partition),
+      );
+      if (unset.size === 0) continue;
+      const partitions = (await admin.fetchTopicOffsets(topic))
+        .filter((p) => unset.has(p.partition))
+        .map((p) => ({ partition: p.partition, offset: fromBeginning ? p.low : p.high }));
+      try {
+        await admin.setOffsets({ groupId, topic, partitions });
+        logger.info({ topic, partitions }, 'start offsets committed for the new consumer group');
+      } catch (error) {
+        // Another member is active: it resolved and will commit the start itself.
+        logger.debug({ err: error, topic }, 'start offsets not committed (the group is active)');
+      }
     }
   }
 
