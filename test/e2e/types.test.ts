@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import mysql from 'mysql2/promise';
 import { createPipeline, type Pipeline } from '../support/pipeline.ts';
 import { stack } from '../support/stack.ts';
-import { typeMatrixDdl, typeMatrixInserts } from '../support/type-matrix.ts';
+import { TYPE_MATRIX_ZERO_DATES, typeMatrixDdl, typeMatrixInserts } from '../support/type-matrix.ts';
 import { waitFor } from '../support/wait.ts';
 
 let pipeline: Pipeline;
@@ -52,7 +52,8 @@ const EXPECTED: Record<string, string> = {
   text: '{c}',
   json: 'CAST({c} AS CHAR)',
   datetime: "REPLACE(CAST({c} AS CHAR), ' ', 'T')",
-  timestamp: "CONCAT(REPLACE(CAST({c} AS CHAR), ' ', 'T'), 'Z')",
+  timestamp:
+    "IF(CAST({c} AS CHAR) LIKE '0000%', REPLACE(CAST({c} AS CHAR), ' ', 'T'), CONCAT(REPLACE(CAST({c} AS CHAR), ' ', 'T'), 'Z'))",
   binary: 'TO_BASE64({c})',
   geometry: 'ST_AsGeoJSON({c})',
   set: '{c}',
@@ -141,6 +142,9 @@ test('every column type arrives exact, with an explicit mapping derived from its
   await db.query(typeMatrixDdl(database, TABLE));
   const inserts = typeMatrixInserts(database, TABLE);
   for (const sql of inserts) await db.query(sql);
+  await db.query("SET SESSION sql_mode = ''"); // zero dates, where the SQL mode allows them
+  inserts.push(`INSERT INTO \`${database}\`.\`${TABLE}\` VALUES ${TYPE_MATRIX_ZERO_DATES}`);
+  await db.query(inserts[inserts.length - 1] as string);
 
   const index = pipeline.mapping.defaultIndex(database, TABLE);
   const docs = await waitFor(
@@ -210,4 +214,33 @@ test('every column type arrives exact, with an explicit mapping derived from its
     [[0, 0, 0]],
     'the checker agrees',
   );
+});
+
+test('non-ASCII text in a latin1 column, which Canal cannot decode in UTF-8, is named in one dead letter', async () => {
+  const database = pipeline.database;
+  await db.query(
+    `CREATE TABLE \`${database}\`.damaged (id INT PRIMARY KEY, name VARCHAR(20) CHARACTER SET latin1, note VARCHAR(20))`,
+  );
+  await db.query(`INSERT INTO \`${database}\`.damaged VALUES (1, 'Café', 'ok'), (2, 'crème', 'ok')`);
+  await db.query(`INSERT INTO \`${database}\`.damaged VALUES (3, 'naïve', 'ok')`);
+  const meta = await mysql.createConnection(pipeline.metaUrl);
+  try {
+    const letters = await waitFor('the dead letter of the undecodable column', async () => {
+      const [rows] = await meta.query<mysql.RowDataPacket[]>(
+        'SELECT reason, table_name, detail FROM dead_letter WHERE reason = ?',
+        ['text_undecodable'],
+      );
+      return rows.length > 0 ? rows : undefined;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const [all] = await meta.query<mysql.RowDataPacket[]>(
+      'SELECT reason, table_name, detail FROM dead_letter WHERE reason = ?',
+      ['text_undecodable'],
+    );
+    assert.equal(all.length, 1, 'one dead letter for the column, not one per row');
+    assert.equal(letters[0]?.table_name, `${database}.damaged`);
+    assert.match(String(letters[0]?.detail), /column\(s\) name of/);
+  } finally {
+    await meta.end();
+  }
 });

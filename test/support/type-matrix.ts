@@ -60,6 +60,11 @@ export const TYPE_MATRIX_ROWS: string[] = [
     ST_GeomFromText('MULTIPOINT((1 1),(2 2))'), ST_GeomFromText('POINT(0 0)'))`,
 ];
 
+/** Zero dates, accepted only where the SQL mode allows them (run with sql_mode = ''). */
+export const TYPE_MATRIX_ZERO_DATES = `(6, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+    NULL, NULL, NULL, NULL, NULL, NULL, 0, '0000-00-00', NULL, '0000-00-00 00:00:00', '0000-00-00 00:00:00',
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`;
+
 export function typeMatrixDdl(database: string, table: string): string {
   return `CREATE TABLE \`${database}\`.\`${table}\` (${TYPE_MATRIX_COLUMNS}) CHARACTER SET utf8mb4`;
 }

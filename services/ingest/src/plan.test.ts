@@ -210,3 +210,17 @@ test('the newest column types of each table go with the plan, for the index mapp
   );
   assert.deepEqual(Object.keys(plan.schemas.get('shop.items')?.types ?? {}), ['id', 'name', 'added']);
 });
+
+test('text holding U+FFFD (bytes Canal could not decode) is applied and named once per column', () => {
+  const plan = planBatch(
+    [
+      parsed(1, message({ data: [{ id: '1', name: 'Caf\uFFFD' }] })),
+      parsed(2, message({ data: [{ id: '2', name: 'cr\uFFFDme' }] })),
+      parsed(3, message({ data: [{ id: '3', name: 'fine' }] })),
+    ],
+    ctx(new Mapping({})),
+  );
+  assert.deepEqual([...plan.undecodable], [['shop.items|name', '1']]);
+  assert.equal(plan.entries.length, 3, 'every row is still applied');
+  assert.deepEqual(plan.deadLetters, []);
+});

@@ -63,6 +63,11 @@ export interface BatchPlan {
   schemas: Map<string, TableColumns>;
   /** TRUNCATE / DROP TABLE to apply (fence + sweeps, written with the batch). */
   resets: TableReset[];
+  /**
+   * "<table>|<column>" of text values holding U+FFFD: bytes Canal could not decode in its
+   * connectionCharset (a column of another character set), with the first message showing it.
+   */
+  undecodable: Map<string, ParsedMessage['offset']>;
   ddl: DdlSeen[];
 }
 
@@ -79,6 +84,7 @@ export function planBatch(parsed: readonly ParsedMessage[], ctx: PlanContext): B
     schemas: new Map(),
     resets: [],
     ddl: [],
+    undecodable: new Map(),
   };
   const origin = (offset: string) => ({ topic: ctx.topic, partition: ctx.partition, offset });
   const dead = (m: ParsedMessage, reason: DeadLetterInput['reason'], detail: string, tableName?: string) => {
@@ -198,6 +204,15 @@ export function planBatch(parsed: readonly ParsedMessage[], ctx: PlanContext): B
       ? shardOfRow(change.tableKey, change.pk, ctx.shards)
       : shardOfTable(change.tableKey, ctx.shards);
     const row = typeRow(change, ctx.timeZone);
+    if (change.data !== null) {
+      for (const column in change.data) {
+        const value = change.data[column];
+        if (typeof value === 'string' && value.includes('\uFFFD')) {
+          const key = `${change.tableKey}|${column}`;
+          if (!plan.undecodable.has(key)) plan.undecodable.set(key, change.position.offset);
+        }
+      }
+    }
     const json = row === null ? null : JSON.stringify(mapping.project(row));
     plan.records[change.op]++;
     plan.entries.push(toEntry(change, shard, json));

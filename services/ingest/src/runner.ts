@@ -56,6 +56,8 @@ export class IngestRunner {
   private readonly applied = new Map<string, number>();
   private readonly places = new Map<string, { topic: string; partition: number }>();
   private readonly skip: ReadonlySet<string>;
+  /** "<table>|<column>" already reported as undecodable by this process. */
+  private readonly undecodableSeen = new Set<string>();
 
   constructor(deps: IngestDeps, settings: IngestSettings) {
     this.deps = deps;
@@ -124,6 +126,29 @@ export class IngestRunner {
       timeZone: this.settings.timeZone,
       applyResets: this.settings.applyResets,
     });
+    // Text Canal could not decode: applied as it came, and reported once per column (one dead
+    // letter per message that first shows it: dead letters are unique per Kafka position).
+    const undecodable = new Map<string, string[]>();
+    for (const [key, offset] of plan.undecodable) {
+      if (this.undecodableSeen.has(key)) continue;
+      this.undecodableSeen.add(key);
+      undecodable.set(offset, [...(undecodable.get(offset) ?? []), key]);
+    }
+    for (const [offset, keys] of undecodable) {
+      const columns = keys.map((key) => key.slice(key.lastIndexOf('|') + 1));
+      const table = (keys[0] as string).slice(0, (keys[0] as string).lastIndexOf('|'));
+      logger.warn({ table, columns, partition, offset }, 'text with U+FFFD replacement characters');
+      plan.deadLetters.push({
+        stage: 'ingest',
+        reason: 'text_undecodable',
+        detail: `column(s) ${columns.join(', ')} of ${table} hold U+FFFD replacement characters: Canal could not decode their bytes in its connectionCharset. If a column's character set is not utf8mb4/utf8, route the table through a Canal destination of that character set (docs/types.md, "Character sets"); the documents keep the damaged text until their rows change again`,
+        tableName: table,
+        topic,
+        partition,
+        offset,
+        payload: null,
+      });
+    }
     // Mappings for every column before any row that holds it is buffered.
     for (const report of await this.deps.schemas.ensure(plan.schemas.values())) {
       const detail = report.conflicts

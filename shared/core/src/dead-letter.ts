@@ -17,6 +17,8 @@ export const DEAD_LETTER_REASONS = {
     'the table arrived in another Kafka partition than before: bump the source generation',
   mapping_conflict:
     "a column's type conflicts with the index's existing mapping: reindex the table into a new index",
+  text_undecodable:
+    'a text column holds U+FFFD: Canal could not decode it in its connectionCharset (a column of another character set)',
   es_mapping_error: 'Elasticsearch refused the document (mapping or parsing error)',
   es_rejected: 'Elasticsearch refused the operation permanently',
   retries_exhausted: 'the operation kept failing with a retryable error past the retry limit',

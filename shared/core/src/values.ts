@@ -238,11 +238,13 @@ const WALL_TIME = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d+)?$/
 
 /**
  * "YYYY-MM-DD HH:MM:SS[.f]" read as wall time in `zone` → "YYYY-MM-DDTHH:MM:SS[.f]Z" (UTC, the
- * fraction kept digit for digit). Zero or malformed times are returned unchanged.
+ * fraction kept digit for digit). A zero time is no instant: it keeps its digits, with the "T" of a
+ * DATETIME and no zone; text that is no time at all is returned unchanged.
  */
 export function wallTimeToUtc(text: string, zone: string): string {
   const m = WALL_TIME.exec(text);
-  if (!m || m[1] === '0000' || m[2] === '00' || m[3] === '00') return text;
+  if (!m) return text;
+  if (m[1] === '0000' || m[2] === '00' || m[3] === '00') return text.replace(' ', 'T');
   const fraction = m[7] ?? '';
   if (zone === 'UTC' || zone === 'Etc/UTC')
     return `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${fraction}Z`;
