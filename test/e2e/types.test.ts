@@ -244,3 +244,40 @@ test('non-ASCII text in a latin1 column, which Canal cannot decode in UTF-8, is 
     await meta.end();
   }
 });
+
+test('a latin1 table, published by a Canal destination of its character set, arrives exact', async () => {
+  // The local stack's Canal publishes tables named *_latin1 through a destination whose
+  // connectionCharset is windows-1252 (MySQL's latin1): docs/types.md, "Character sets".
+  const database = pipeline.database;
+  await db.query(
+    `CREATE TABLE \`${database}\`.words_latin1 (id INT PRIMARY KEY, c CHAR(12), v VARCHAR(60), t TEXT,
+       e ENUM('é', 'ü', 'plain'), s SET('à', 'ß', 'x')) CHARACTER SET latin1`,
+  );
+  const rows: Array<[number, string, string, string, string, string]> = [
+    [1, 'Àé', 'Café crème ÀÉÎÕÜ àéîõü ß', 'naïve façade ÿ', 'ü', 'à,ß'],
+    [2, '€ œ Š', 'cp1252: € ‚ ƒ „ … † ‡ ˆ ‰ Š ‹ Œ Ž', '“quotes” – — ™', 'é', ''],
+  ];
+  for (const row of rows) {
+    await db.query(`INSERT INTO \`${database}\`.words_latin1 VALUES (?, ?, ?, ?, ?, ?)`, row);
+  }
+  const [diff] = await pipeline.waitConverged(['words_latin1']);
+  assert.deepEqual([diff?.rows, diff?.docs], [2, 2]);
+  const index = pipeline.mapping.defaultIndex(database, 'words_latin1');
+  for (const [id, c, v, t, e, set] of rows) {
+    const doc = await pipeline.es.request<{ _source: Record<string, unknown> }>({
+      method: 'GET',
+      path: `/${index}/_doc/${id}`,
+    });
+    assert.deepEqual(doc.body._source, { id, c, v, t, e, s: set === '' ? [] : set.split(',') });
+  }
+  const meta = await mysql.createConnection(pipeline.metaUrl);
+  try {
+    const [letters] = await meta.query<mysql.RowDataPacket[]>(
+      'SELECT reason FROM dead_letter WHERE table_name = ?',
+      [`${database}.words_latin1`],
+    );
+    assert.deepEqual(letters, [], 'nothing to report');
+  } finally {
+    await meta.end();
+  }
+});

@@ -1,4 +1,6 @@
-// Sluice local stack: runs a Canal 1.1.7 server in Kafka mode for one destination.
+// Sluice local stack: runs a Canal 1.1.7 server in Kafka mode for its destinations (one per
+// character set of the source's text columns: Canal decodes all text of a destination with its
+// connectionCharset).
 //
 // Canal's own entry point (canal.deployer: CanalLauncher / CanalStarter / CanalController) is not
 // on Maven Central for 1.1.7, while the modules it drives are. This class does the part of their
@@ -7,9 +9,9 @@
 //   2. loads the Kafka producer plugin by name (canal.serverMode) through Canal's ExtensionLoader,
 //      from the classpath (META-INF/canal/...CanalMQProducer in connector.kafka), and initialises
 //      it with the same properties (canal.mq.* and kafka.* keys);
-//   3. starts CanalServerWithEmbedded with a SpringCanalInstanceGenerator for the destination's
-//      Spring XML, then the destination itself (binlog reader, store, meta manager);
-//   4. starts CanalMQStarter for the destination (fetch a batch, send it, acknowledge it);
+//   3. starts CanalServerWithEmbedded with a SpringCanalInstanceGenerator for the destinations'
+//      Spring XML, then each destination (binlog reader, store, meta manager);
+//   4. starts CanalMQStarter for each destination (fetch a batch, send it, acknowledge it);
 //   5. on SIGTERM stops in order: no new batches, wait for the batch in flight to be sent and
 //      acknowledged, stop the instance (which writes meta.dat), then close the Kafka producer.
 // Not started: the client TCP server (canal.port), the admin server, ZooKeeper registration,
@@ -33,6 +35,8 @@ import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
@@ -74,15 +78,14 @@ public final class SluiceCanalLauncher {
         try (Reader reader = Files.newBufferedReader(Paths.get(confPath), StandardCharsets.UTF_8)) {
             props.load(reader);
         }
-        String destination = required(props, "canal.destinations");
-        if (destination.contains(",")) {
-            throw new IllegalArgumentException("canal.destinations must name one destination, not '"
-                                               + destination + "'");
+        List<String> destinations = new ArrayList<>();
+        for (String name : required(props, "canal.destinations").split(",")) {
+            if (!name.trim().isEmpty()) destinations.add(name.trim());
         }
         String mode = required(props, "canal.serverMode").toLowerCase(Locale.ROOT);
         String springXml = required(props, "canal.instance.global.spring.xml");
-        log.info("## Canal 1.1.7 for destination '{}' ({} producer, instance wiring {}), settings {}",
-            destination, mode, springXml, confPath);
+        log.info("## Canal 1.1.7 for destinations {} ({} producer, instance wiring {}), settings {}",
+            destinations, mode, springXml, confPath);
 
         // The producer plugin, found by name on the classpath (no plugin folder: null, null).
         CanalMQProducer plugin = ExtensionLoader.getExtensionLoader(CanalMQProducer.class)
@@ -105,28 +108,34 @@ public final class SluiceCanalLauncher {
         CanalMQStarter mqStarter = new CanalMQStarter(producer);
         long settleMillis = Math.max(300L, 3L * (mq.getFetchTimeout() == null ? 100 : mq.getFetchTimeout()));
         Runtime.getRuntime().addShutdownHook(new Thread(
-            () -> stop(destination, server, mqStarter, producer, settleMillis), "sluice-canal-stop"));
+            () -> stop(destinations, server, mqStarter, producer, settleMillis), "sluice-canal-stop"));
 
-        MDC.put("destination", destination);
-        try {
-            server.start(destination); // builds the instance from the XML and starts the binlog reader
-        } finally {
-            MDC.remove("destination");
+        for (String destination : destinations) {
+            MDC.put("destination", destination);
+            try {
+                server.start(destination); // builds the instance from the XML and starts the binlog reader
+            } finally {
+                MDC.remove("destination");
+            }
         }
-        mqStarter.start(destination);
-        log.info("## Canal is running: destination '{}' -> Kafka (flat messages: {})", destination,
+        // One call for all: CanalMQStarter.start takes the comma-separated list and starts one
+        // worker per destination (a second call would be ignored).
+        mqStarter.start(String.join(",", destinations));
+        log.info("## Canal is running: destinations {} -> Kafka (flat messages: {})", destinations,
             mq.isFlatMessage());
 
         new CountDownLatch(1).await(); // the JVM ends on SIGTERM, through the shutdown hook
     }
 
-    private static void stop(String destination, CanalServerWithEmbedded server, CanalMQStarter mqStarter,
-                             GuardedProducer producer, long settleMillis) {
+    private static void stop(List<String> destinations, CanalServerWithEmbedded server,
+                             CanalMQStarter mqStarter, GuardedProducer producer, long settleMillis) {
         log.info("## stopping Canal");
-        try {
-            mqStarter.stopDestination(destination); // the worker ends after its current batch
-        } catch (Throwable error) {
-            log.warn("stopping the MQ worker failed", error);
+        for (String destination : destinations) {
+            try {
+                mqStarter.stopDestination(destination); // the worker ends after its current batch
+            } catch (Throwable error) {
+                log.warn("stopping the MQ worker of {} failed", destination, error);
+            }
         }
         producer.refuseFurtherBatches(IN_FLIGHT_WAIT_SECONDS);
         try {
@@ -134,13 +143,15 @@ public final class SluiceCanalLauncher {
         } catch (InterruptedException ignored) {
             Thread.currentThread().interrupt();
         }
-        MDC.put("destination", destination);
-        try {
-            server.stop(destination); // stops the reader; the meta manager writes meta.dat
-        } catch (Throwable error) {
-            log.warn("stopping destination {} failed", destination, error);
-        } finally {
-            MDC.remove("destination");
+        for (String destination : destinations) {
+            MDC.put("destination", destination);
+            try {
+                server.stop(destination); // stops the reader; the meta manager writes meta.dat
+            } catch (Throwable error) {
+                log.warn("stopping destination {} failed", destination, error);
+            } finally {
+                MDC.remove("destination");
+            }
         }
         try {
             server.stop();

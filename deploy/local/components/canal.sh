@@ -5,14 +5,37 @@
 # MariaDB >= 10.6. Its deployer jar is not on Maven Central, so deploy/local/canal/
 # SluiceCanalLauncher.java, compiled on fetch, starts the server from the 1.1.7 modules; the config
 # templates are beside it. $STACK_DIR/canal/ holds the rendered config (conf/), the acknowledged
-# position (data/sluice/meta.dat), the history of table structures (data/sluice/h2.mv.db) and the
-# pinned first start position (data/start-position). Canal needs mariadb and kafka up (and the
+# position (data/<destination>/meta.dat), the history of table structures
+# (data/<destination>/h2.mv.db) and the pinned first start positions (data/start-position*). Canal needs mariadb and kafka up (and the
 # topic, made by kafka_after_up): stack.sh starts it after them. It opens no port.
 
 CANAL_VERSION=1.1.7 # the launcher is written against this version's classes
 CANAL_DESTINATION=sluice
-# server id Canal announces to MariaDB as a replica (MariaDB's own is 7301)
+# One destination per character set of the source's text columns (Canal decodes every text value of
+# a destination with its connectionCharset): "sluice" for every table in UTF-8, "latin1" for tables
+# whose names end in _latin1 (MySQL's latin1 is windows-1252). Both publish to the same topic.
+CANAL_DESTINATIONS=(sluice latin1)
+# server id Canal announces to MariaDB as a replica (MariaDB's own is 7301); the next ones for the
+# other destinations
 CANAL_SLAVE_ID=${SLUICE_STACK_CANAL_SLAVE_ID:-7302}
+
+# The settings of a destination: connectionCharset, filter, extra black-list entries, replica id.
+canal_destination_settings() {
+  case $1 in
+    sluice) printf '%s\n' 'UTF-8' '.*\\..*' ',.*\\..*_latin1' "$CANAL_SLAVE_ID" ;;
+    latin1) printf '%s\n' 'windows-1252' '.*\\..*_latin1' '' "$((CANAL_SLAVE_ID + 1))" ;;
+    *) return 1 ;;
+  esac
+}
+
+# Where a destination's start position is pinned ("sluice" keeps the file of a one-destination stack).
+canal_pin_file() {
+  if [ "$2" = "$CANAL_DESTINATION" ]; then
+    printf '%s/start-position' "$1"
+  else
+    printf '%s/start-position-%s' "$1" "$2"
+  fi
+}
 
 canal_dir() { printf '%s/canal' "$STACK_DIR"; }
 
@@ -87,14 +110,14 @@ canal_binlog_holds() {
 # canal_set_aside <data dir> <why>: moves the position and the table-structure history of the
 # destination into data/stale-<time>/, so Canal starts over at the end of the binlog.
 canal_set_aside() {
-  local data=$1 why=$2 dest stale f
-  dest=$data/$CANAL_DESTINATION
-  stale=$data/stale-$(date +%Y%m%d-%H%M%S)
+  local data=$1 name=$2 why=$3 dest stale f
+  dest=$data/$name
+  stale=$data/stale-$name-$(date +%Y%m%d-%H%M%S)
   mkdir -p "$stale"
-  for f in "$dest"/meta.dat "$dest"/h2.* "$data/start-position"; do
+  for f in "$dest"/meta.dat "$dest"/h2.* "$(canal_pin_file "$data" "$name")"; do
     [ -e "$f" ] && mv -f "$f" "$stale/"
   done
-  log "canal: WARNING: $why; starting over at the end of the binlog (changes in between are not" \
+  log "canal: WARNING: $name: $why; starting over at the end of the binlog (changes in between are not" \
     "published); the old position and structure history are in $stale"
 }
 
@@ -105,21 +128,21 @@ canal_set_aside() {
 # A saved position the binlog no longer holds (MariaDB wiped, or binlog expired while Canal was
 # down) cannot be resumed: it is set aside with a warning and Canal starts over at the end.
 canal_start_position() {
-  local data=$1 meta pin file pos
-  meta=$data/$CANAL_DESTINATION/meta.dat
-  pin=$data/start-position
+  local data=$1 name=$2 meta pin file pos
+  meta=$data/$name/meta.dat
+  pin=$(canal_pin_file "$data" "$name")
   if [ -f "$meta" ]; then
     file=$(grep -o '"journalName":"[^"]*"' "$meta" | head -n 1 | cut -d'"' -f4 || true)
     pos=$(grep -o '"position":[0-9]*' "$meta" | head -n 1 | cut -d: -f2 || true)
     if [ -n "$file" ] && [ -n "$pos" ]; then
       canal_binlog_holds "$file" "$pos" && return 0
-      canal_set_aside "$data" "the acknowledged position $file:$pos is not in MariaDB's binlog any more"
+      canal_set_aside "$data" "$name" "the acknowledged position $file:$pos is not in MariaDB's binlog any more"
     fi
   fi
   if [ -s "$pin" ]; then
     read -r file pos _ <"$pin"
     canal_binlog_holds "$file" "$pos" && return 0
-    canal_set_aside "$data" "the pinned start position $file:$pos is not in MariaDB's binlog any more"
+    canal_set_aside "$data" "$name" "the pinned start position $file:$pos is not in MariaDB's binlog any more"
   fi
   read -r file pos _ < <(mariadb_sql 'SHOW MASTER STATUS')
   if [ -z "${file:-}" ] || [ -z "${pos:-}" ]; then
@@ -129,7 +152,7 @@ canal_start_position() {
   # With a time (ms) beside file:position Canal starts exactly there; without one it would scan
   # the binlog file back to the previous commit and replay the DDL logged after it.
   printf '%s %s %s\n' "$file" "$pos" "$(date +%s%3N)" >"$pin.tmp" && mv -f "$pin.tmp" "$pin"
-  log "canal: start position pinned at $file:$pos"
+  log "canal: $name: start position pinned at $file:$pos"
 }
 
 canal_start() {
@@ -145,18 +168,24 @@ canal_start() {
     fail canal "Kafka does not answer on 127.0.0.1:$KAFKA_PORT: start it first (stack.sh up mariadb kafka canal)"
     return 1
   fi
-  mkdir -p "$conf/$CANAL_DESTINATION" "$conf/spring" "$conf/tsdb" "$data"
-  canal_start_position "$data" || return 1
-  file='' pos='' time=''
-  if ! grep -qs '"journalName"' "$data/$CANAL_DESTINATION/meta.dat"; then
-    read -r file pos time _ <"$data/start-position"
-  fi
+  mkdir -p "$conf/spring" "$conf/tsdb" "$data"
+  local name charset filter black slave
+  for name in "${CANAL_DESTINATIONS[@]}"; do
+    mkdir -p "$conf/$name"
+    canal_start_position "$data" "$name" || return 1
+    file='' pos='' time=''
+    if ! grep -qs '"journalName"' "$data/$name/meta.dat"; then
+      read -r file pos time _ <"$(canal_pin_file "$data" "$name")"
+    fi
+    { read -r charset; read -r filter; read -r black; read -r slave; } < <(canal_destination_settings "$name")
+    canal_render "$HERE/canal/instance.properties" "$conf/$name/instance.properties" \
+      DATA_DIR="$data" DEST="$name" MARIADB_PORT="$MARIADB_PORT" SLAVE_ID="$slave" META_DB="$META_DB" \
+      CHARSET="$charset" FILTER="$filter" BLACK="$black" \
+      START_FILE="$file" START_POS="$pos" START_TIME="$time" \
+      TOPIC="$KAFKA_TOPIC" PARTITIONS="$KAFKA_PARTITIONS" || return 1
+  done
   canal_render "$HERE/canal/canal.properties" "$conf/canal.properties" \
-    DATA_DIR="$data" KAFKA_PORT="$KAFKA_PORT" || return 1
-  canal_render "$HERE/canal/instance.properties" "$conf/$CANAL_DESTINATION/instance.properties" \
-    DATA_DIR="$data" MARIADB_PORT="$MARIADB_PORT" SLAVE_ID="$CANAL_SLAVE_ID" META_DB="$META_DB" \
-    START_FILE="$file" START_POS="$pos" START_TIME="$time" \
-    TOPIC="$KAFKA_TOPIC" PARTITIONS="$KAFKA_PARTITIONS" || return 1
+    DATA_DIR="$data" KAFKA_PORT="$KAFKA_PORT" DESTINATIONS="$(IFS=,; printf '%s' "${CANAL_DESTINATIONS[*]}")" || return 1
   cp "$HERE/canal/sluice-instance.xml" "$conf/spring/sluice-instance.xml"
   cp "$HERE/canal/tsdb.xml" "$conf/spring/sluice-tsdb.xml"
   cp "$HERE/canal/tsdb-history-mapper.xml" "$conf/tsdb/meta-history-mapper.xml"
@@ -184,12 +213,12 @@ canal_ready() {
   local logf
   logf=$(log_file canal)
   [ -f "$logf" ] || return 1
-  awk '
+  awk -v n="${#CANAL_DESTINATIONS[@]}" '
     /COM_BINLOG_DUMP with position/ { dump = NR }
-    /find start position successfully/ { found = NR }
+    /find start position successfully/ { found = NR; founds++ }
     /dump address .* has an error/ { failed = NR }
-    /the MQ producer: .* is running now/ { worker = 1 }
-    END { exit !(worker && found > failed && dump > found) }
+    /the MQ producer: .* is running now/ { workers++ }
+    END { exit !(workers >= n && founds >= n && found > failed && dump > found) }
   ' "$logf"
 }
 
