@@ -206,9 +206,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   // The group's offsets back to the start of each partition (explicit offsets: kafkajs' "earliest"
   // flag commits -2, which a consumer without fromBeginning reads as "latest").
   const starts = await admin.fetchTopicOffsets(stack().kafkaTopic);
-  // What this deployment consumed: every message below its committed offset is at or below the
-  // applied offset its ingest recorded, so each must be refused when it comes again. (The topic is
-  // shared with other tests; partitions this group never consumed have no committed offset.)
+  // What this deployment applied: every message of a partition at or below the applied offset its
+  // ingest recorded must be refused when it comes again. (The topic is shared with other tests; a
+  // partition this group never took a batch from has a committed start offset but nothing applied.)
   const committedOffsets = async () => {
     const [offsets] = await admin.fetchOffsets({
       groupId: pipeline.env.SLUICE_KAFKA_GROUP as string,
@@ -217,8 +217,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     return offsets?.partitions ?? [];
   };
   const lowOf = new Map(starts.map((p) => [p.partition, Number(p.low)]));
-  const replayed = (await committedOffsets()).reduce(
-    (n, p) => n + Math.max(0, Number(p.offset) - (lowOf.get(p.partition) ?? 0)),
+  const meta = await mysql.createConnection(pipeline.metaUrl);
+  const [progress] = await meta.query<mysql.RowDataPacket[]>(
+    'SELECT kafka_partition, applied_offset FROM source_progress WHERE topic = ?',
+    [stack().kafkaTopic],
+  );
+  await meta.end();
+  const replayed = progress.reduce(
+    (n, p) => n + Math.max(0, Number(p.applied_offset) + 1 - (lowOf.get(Number(p.kafka_partition)) ?? 0)),
     0,
   );
   await admin.setOffsets({

@@ -149,7 +149,7 @@ test('DROP TABLE, then CREATE TABLE of the same name: the index equals the new t
   await worker.stop('SIGTERM');
 });
 
-test('a table whose policy keeps its documents keeps them through TRUNCATE', async () => {
+test('a table whose policy keeps its documents keeps them through TRUNCATE and DROP TABLE', async () => {
   const worker = await pipeline.start('worker');
   await db.query('CREATE TABLE kept (id INT PRIMARY KEY, v VARCHAR(40) NOT NULL)');
   await db.query(`INSERT INTO kept VALUES ${values(range(1, 10), 'kept')}`);
@@ -164,6 +164,19 @@ test('a table whose policy keeps its documents keeps them through TRUNCATE', asy
   await waitFor('the row inserted after the TRUNCATE', async () =>
     (await docCount('kept')) === 11 ? true : undefined,
   );
+  await db.query('DROP TABLE kept');
+  await waitFor('ingest to see the DROP TABLE', async () =>
+    (await metricSum(ingest.httpPort, 'sluice_ingest_ddl_total', { type: 'ERASE', action: 'kept' })) >= 1
+      ? true
+      : undefined,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 7000)); // two flush windows: a sweep would have run
+  assert.equal(await docCount('kept'), 11, 'the documents stay after DROP TABLE too');
+  const [fences] = await meta.query<RowDataPacket[]>(
+    'SELECT table_name FROM table_fences WHERE table_name = ?',
+    [`${pipeline.database}.kept`],
+  );
+  assert.deepEqual(fences, [], 'a kept table gets no fence');
   await worker.stop('SIGTERM');
 });
 
