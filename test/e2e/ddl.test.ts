@@ -66,6 +66,13 @@ async function fenceOf(table: string): Promise<void> {
   });
 }
 
+/** Waits until ingest has counted a DDL statement of this type and action. */
+async function ddlSeen(type: string, action: string): Promise<void> {
+  await waitFor(`ingest to count a ${type} (${action})`, async () =>
+    (await metricSum(ingest.httpPort, 'sluice_ingest_ddl_total', { type, action })) >= 1 ? true : undefined,
+  );
+}
+
 /** Waits until ingest has consumed `count` messages of the table's type. */
 async function consumed(table: string, type: string, count: number): Promise<void> {
   await waitFor(`ingest to consume ${count} ${type} of ${table}`, async () =>
@@ -155,21 +162,13 @@ test('a table whose policy keeps its documents keeps them through TRUNCATE and D
   await db.query(`INSERT INTO kept VALUES ${values(range(1, 10), 'kept')}`);
   await pipeline.waitConverged(['kept']);
   await db.query('TRUNCATE TABLE kept');
-  await waitFor('ingest to see the TRUNCATE', async () =>
-    (await metricSum(ingest.httpPort, 'sluice_ingest_ddl_total', { type: 'TRUNCATE', action: 'kept' })) >= 1
-      ? true
-      : undefined,
-  );
+  await ddlSeen('TRUNCATE', 'kept');
   await db.query("INSERT INTO kept VALUES (99, 'after')");
   await waitFor('the row inserted after the TRUNCATE', async () =>
     (await docCount('kept')) === 11 ? true : undefined,
   );
   await db.query('DROP TABLE kept');
-  await waitFor('ingest to see the DROP TABLE', async () =>
-    (await metricSum(ingest.httpPort, 'sluice_ingest_ddl_total', { type: 'ERASE', action: 'kept' })) >= 1
-      ? true
-      : undefined,
-  );
+  await ddlSeen('ERASE', 'kept');
   await new Promise((resolve) => setTimeout(resolve, 7000)); // two flush windows: a sweep would have run
   assert.equal(await docCount('kept'), 11, 'the documents stay after DROP TABLE too');
   const [fences] = await meta.query<RowDataPacket[]>(

@@ -5,13 +5,13 @@
 // Redis goes first: a crash after it replays the batch, which Redis refuses by version and the backup
 // then records. Offsets at or below the partition's applied offset are replays (e.g. a consumer-group
 // reset) and are refused before they reach the buffer.
-import type { BackupWriter, DeadLetterSink } from '@sluice/backup';
+import type { BackupWriter, DeadLetterInput, DeadLetterSink } from '@sluice/backup';
 import type { BufferWriter } from '@sluice/buffer';
 import { decodeFlatMessage, type Mapping } from '@sluice/core';
 import type { IngestMetrics, Logger } from '@sluice/runtime';
 import type { MappingConflict, TableColumns } from '@sluice/sink';
 import type { SourceBatch } from '@sluice/source';
-import { type ParsedMessage, planBatch } from './plan.ts';
+import { type BatchPlan, type ParsedMessage, planBatch } from './plan.ts';
 
 /** Puts the index mappings of tables' columns (sink TableSchemas); returns conflicts found now. */
 export interface SchemaSink {
@@ -56,8 +56,8 @@ export class IngestRunner {
   private readonly applied = new Map<string, number>();
   private readonly places = new Map<string, { topic: string; partition: number }>();
   private readonly skip: ReadonlySet<string>;
-  /** "<table>|<column>" already reported as undecodable by this process. */
-  private readonly undecodableSeen = new Set<string>();
+  /** Notices (undecodable columns, mapping conflicts) whose dead letter this process has stored. */
+  private readonly noticed = new Set<string>();
 
   constructor(deps: IngestDeps, settings: IngestSettings) {
     this.deps = deps;
@@ -95,6 +95,62 @@ export class IngestRunner {
     }
   }
 
+  /**
+   * Dead letters for what needs a human but stops nothing, each once per process: text Canal could
+   * not decode (one per message that first shows a column: dead letters are unique per Kafka
+   * position) and columns whose type conflicts with the index. `keys` are marked noticed only once
+   * the dead letters are stored, so a batch that fails and comes again reports them again.
+   */
+  private notices(
+    plan: BatchPlan,
+    conflicts: Awaited<ReturnType<SchemaSink['ensure']>>,
+    { topic, partition }: Pick<SourceBatch, 'topic' | 'partition'>,
+  ): { letters: DeadLetterInput[]; keys: string[] } {
+    const { logger } = this.deps;
+    const letters: DeadLetterInput[] = [];
+    const keys: string[] = [];
+    const byOffset = new Map<string, string[]>();
+    for (const [key, offset] of plan.undecodable) {
+      if (this.noticed.has(`text|${key}`)) continue;
+      keys.push(`text|${key}`);
+      byOffset.set(offset, [...(byOffset.get(offset) ?? []), key]);
+    }
+    for (const [offset, found] of byOffset) {
+      const columns = found.map((key) => key.slice(key.lastIndexOf('|') + 1));
+      const table = (found[0] as string).slice(0, (found[0] as string).lastIndexOf('|'));
+      logger.warn({ table, columns, partition, offset }, 'text with U+FFFD replacement characters');
+      letters.push({
+        stage: 'ingest',
+        reason: 'text_undecodable',
+        detail: `column(s) ${columns.join(', ')} of ${table} hold U+FFFD replacement characters: Canal could not decode their bytes in its connectionCharset. If a column's character set is not utf8mb4/utf8, route the table through a Canal destination of that character set (docs/types.md, "Character sets"); the documents keep the damaged text until their rows change again`,
+        tableName: table,
+        topic,
+        partition,
+        offset,
+        payload: null,
+      });
+    }
+    for (const report of conflicts) {
+      const fresh = report.conflicts.filter(
+        (c) => !this.noticed.has(`mapping|${report.index}|${c.field}|${c.wanted}`),
+      );
+      if (fresh.length === 0) continue;
+      keys.push(...fresh.map((c) => `mapping|${report.index}|${c.field}|${c.wanted}`));
+      const detail = fresh
+        .map((c) => `column ${c.field}: the index has ${c.existing}, the table's type gives ${c.wanted}`)
+        .join('; ');
+      logger.warn({ table: report.tableKey, index: report.index, conflicts: fresh }, detail);
+      letters.push({
+        stage: 'ingest',
+        reason: 'mapping_conflict',
+        detail: `${report.index}: ${detail} (values go on being written; reindex the table to apply the new types)`,
+        tableName: report.tableKey,
+        payload: null,
+      });
+    }
+    return { letters, keys };
+  }
+
   async process(batch: SourceBatch): Promise<BatchResult> {
     const started = process.hrtime.bigint();
     const { topic, partition, messages } = batch;
@@ -126,48 +182,15 @@ export class IngestRunner {
       timeZone: this.settings.timeZone,
       applyResets: this.settings.applyResets,
     });
-    // Text Canal could not decode: applied as it came, and reported once per column (one dead
-    // letter per message that first shows it: dead letters are unique per Kafka position).
-    const undecodable = new Map<string, string[]>();
-    for (const [key, offset] of plan.undecodable) {
-      if (this.undecodableSeen.has(key)) continue;
-      this.undecodableSeen.add(key);
-      undecodable.set(offset, [...(undecodable.get(offset) ?? []), key]);
-    }
-    for (const [offset, keys] of undecodable) {
-      const columns = keys.map((key) => key.slice(key.lastIndexOf('|') + 1));
-      const table = (keys[0] as string).slice(0, (keys[0] as string).lastIndexOf('|'));
-      logger.warn({ table, columns, partition, offset }, 'text with U+FFFD replacement characters');
-      plan.deadLetters.push({
-        stage: 'ingest',
-        reason: 'text_undecodable',
-        detail: `column(s) ${columns.join(', ')} of ${table} hold U+FFFD replacement characters: Canal could not decode their bytes in its connectionCharset. If a column's character set is not utf8mb4/utf8, route the table through a Canal destination of that character set (docs/types.md, "Character sets"); the documents keep the damaged text until their rows change again`,
-        tableName: table,
-        topic,
-        partition,
-        offset,
-        payload: null,
-      });
-    }
     // Mappings for every column before any row that holds it is buffered.
-    for (const report of await this.deps.schemas.ensure(plan.schemas.values())) {
-      const detail = report.conflicts
-        .map((c) => `column ${c.field}: the index has ${c.existing}, the table's type gives ${c.wanted}`)
-        .join('; ');
-      logger.warn({ table: report.tableKey, index: report.index, conflicts: report.conflicts }, detail);
-      plan.deadLetters.push({
-        stage: 'ingest',
-        reason: 'mapping_conflict',
-        detail: `${report.index}: ${detail} (values go on being written; reindex the table to apply the new types)`,
-        tableName: report.tableKey,
-        payload: null,
-      });
-    }
+    const notices = this.notices(plan, await this.deps.schemas.ensure(plan.schemas.values()), batch);
+    plan.deadLetters.push(...notices.letters);
 
     const planned = process.hrtime.bigint();
     const upserted = plan.entries.length > 0 ? await this.deps.buffer.upsert(plan.entries) : undefined;
     const buffered = process.hrtime.bigint();
     await this.deps.deadLetters.add(plan.deadLetters);
+    for (const key of notices.keys) this.noticed.add(key);
     const last = messages[messages.length - 1];
     const lastOffset = last ? Number(last.offset) : -1;
     const progress =

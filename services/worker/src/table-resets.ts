@@ -153,13 +153,12 @@ export class TableResets implements ResetHandler {
         }
       }
     } catch (error) {
-      metrics.sweep.inc({ result: 'checked' }, checked);
-      metrics.sweep.inc({ result: 'removed' }, removed);
       log.warn({ err: error, checked, removed }, 'sweep after TRUNCATE / DROP TABLE failed: it runs again');
       throw error;
+    } finally {
+      metrics.sweep.inc({ result: 'checked' }, checked);
+      metrics.sweep.inc({ result: 'removed' }, removed);
     }
-    metrics.sweep.inc({ result: 'checked' }, checked);
-    metrics.sweep.inc({ result: 'removed' }, removed);
     log.info({ checked, removed }, 'documents of rows gone after TRUNCATE / DROP TABLE removed');
   }
 }

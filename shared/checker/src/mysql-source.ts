@@ -56,7 +56,8 @@ function asCanalSends(text: string, type: ColumnType): string {
   return text;
 }
 
-const quote = (name: string) => `\`${name.replaceAll('`', '``')}\``;
+/** A MySQL identifier, quoted. */
+export const quote = (name: string) => `\`${name.replaceAll('`', '``')}\``;
 
 /** Every row of the table as the document Sluice would index, by encoded pk. */
 export async function readTableDocuments(

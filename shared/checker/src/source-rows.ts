@@ -3,7 +3,7 @@
 // form Canal gives the key columns, so only key types whose MySQL text equals Canal's are accepted.
 import { type ColumnKind, columnType, decodePk, encodePk } from '@sluice/core';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { tableColumns } from './mysql-source.ts';
+import { quote, tableColumns } from './mysql-source.ts';
 
 /** Key column kinds whose text is the same from Canal and from MySQL. */
 const SAFE_KEY_KINDS = new Set<ColumnKind>(['integer', 'char', 'text', 'date', 'datetime', 'year']);
@@ -17,8 +17,6 @@ export interface SourceRows {
   /** The ids (of `ids`) whose row exists in the table now; none when the table does not exist. */
   existing(tableKey: string, ids: readonly string[]): Promise<Set<string>>;
 }
-
-const quote = (name: string) => `\`${name.replaceAll('`', '``')}\``;
 
 export class MysqlSourceRows implements SourceRows {
   private readonly pool: Pool;

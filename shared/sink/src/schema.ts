@@ -70,7 +70,8 @@ export class TableSchemas {
   private readonly caps: FieldCapabilities;
   /** Per index: the columns (and their MySQL types) whose mappings were applied. */
   private readonly applied = new Map<string, Map<string, string>>();
-  private readonly reported = new Set<string>();
+  /** Per index: the fields whose existing type differs from the derived one, as last applied. */
+  private readonly conflicts = new Map<string, MappingConflict[]>();
 
   constructor(es: EsApi, defaults: IndexDefaults, caps: FieldCapabilities) {
     this.es = es;
@@ -87,24 +88,21 @@ export class TableSchemas {
   }
 
   /**
-   * Applies the mappings of tables with columns not seen before. Returns conflicts found now (each
-   * reported once per process).
+   * Applies the mappings of tables with columns not seen before. Returns the conflicts of every
+   * given table's index (the caller reports each once, when its report is stored).
    */
   async ensure(tables: Iterable<TableColumns>): Promise<SchemaReport[]> {
     const reports: SchemaReport[] = [];
     for (const { tableKey, mapping, types } of tables) {
       const index = mapping.index;
-      if (this.known(index, types)) continue;
-      const columns = new Map(this.applied.get(index));
-      for (const [column, type] of Object.entries(types)) columns.set(column, type);
-      const mappings = deriveIndexMappings(Object.fromEntries(columns), mapping, this.caps);
-      const conflicts = (await this.apply(index, mappings, mapping.settings)).filter((c) => {
-        const key = `${index}\u0000${c.field}\u0000${c.wanted}`;
-        if (this.reported.has(key)) return false;
-        this.reported.add(key);
-        return true;
-      });
-      this.applied.set(index, columns);
+      if (!this.known(index, types)) {
+        const columns = new Map(this.applied.get(index));
+        for (const [column, type] of Object.entries(types)) columns.set(column, type);
+        const mappings = deriveIndexMappings(Object.fromEntries(columns), mapping, this.caps);
+        this.conflicts.set(index, await this.apply(index, mappings, mapping.settings));
+        this.applied.set(index, columns);
+      }
+      const conflicts = this.conflicts.get(index) ?? [];
       if (conflicts.length > 0) reports.push({ tableKey, index, conflicts });
     }
     return reports;
