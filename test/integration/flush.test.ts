@@ -14,7 +14,7 @@ import {
 import { encodeValue, RedisBuffer, recordField } from '@sluice/buffer';
 import { FencedError, Mapping, shardOfTable } from '@sluice/core';
 import { createLogger, createRegistry, flushMetrics } from '@sluice/runtime';
-import { type EsApi, IndexManager, openElastic } from '@sluice/sink';
+import { type EsApi, EsRequestError, IndexManager, openElastic } from '@sluice/sink';
 import { FlushRunner } from '@sluice/worker';
 import { Redis } from 'ioredis';
 import type { RowDataPacket } from 'mysql2/promise';
@@ -199,7 +199,7 @@ test('Elasticsearch unreachable: the records stay buffered with a backoff, nothi
     serverVersion: down.serverVersion,
     request: async (req, options) => {
       if (req.path === '/_bulk')
-        throw Object.assign(new Error('connect ECONNREFUSED'), { meta: { statusCode: 0 } });
+        throw new EsRequestError('POST /_bulk', 0, new Error('connect ECONNREFUSED'));
       return down.request(req, options);
     },
     close: () => down.close(),

@@ -1,8 +1,7 @@
 // `sluice check`: does every mapped table equal its index? Exit code 1 when not.
 
 import { checkTables, isClean, tablesOf } from '@sluice/checker';
-import { esConnection, loadMapping } from '@sluice/config';
-import { ConfigError } from '@sluice/core';
+import { esConnection, loadMapping, requiredSetting } from '@sluice/config';
 import { openElastic } from '@sluice/sink';
 import type { Command } from 'commander';
 import mysql from 'mysql2/promise';
@@ -22,10 +21,9 @@ export function registerCheckCommand(program: Command): void {
         command: Command,
       ) => {
         const settings = settingsOf(command);
-        if (!settings.sourceMysqlUrl)
-          throw new ConfigError('SLUICE_SOURCE_MYSQL_URL (source.mysql_url)', 'is required by check');
+        const sourceUrl = requiredSetting(settings, 'sourceMysqlUrl', 'check');
         if (!options.database && !options.table) throw new Error('check needs --database or --table');
-        const db = await mysql.createConnection({ uri: settings.sourceMysqlUrl, supportBigNumbers: true });
+        const db = await mysql.createConnection({ uri: sourceUrl, supportBigNumbers: true });
         const es = await openElastic(esConnection(settings));
         try {
           const tables = [...(options.table ?? [])];

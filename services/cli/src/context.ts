@@ -15,3 +15,13 @@ export function settingsOf(
 export function loggerOf(service: string, settings: SettingValues): Logger {
   return createLogger(service, settings.logLevel);
 }
+
+/** Operator commands log warnings only, to stderr (stdout is their output). */
+export function cliLogger(): Logger {
+  return createLogger('cli', 'warn', process.stderr);
+}
+
+/** A command's result: JSON with --json, else its text. */
+export function printResult(json: boolean, value: unknown, text: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+}

@@ -2,7 +2,7 @@
 // deletes, re-inserts, primary-key changes, a composite-key table and hot rows. Run it from many
 // machines at once against one database for a load test of the whole pipeline.
 
-import { ConfigError } from '@sluice/core';
+import { requiredSetting } from '@sluice/config';
 import { runWorkload } from '@sluice/loadgen';
 import type { Command } from 'commander';
 import { settingsOf } from './context.ts';
@@ -20,10 +20,8 @@ export function registerLoadtestCommand(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (options, command: Command) => {
       const settings = settingsOf(command);
-      if (!settings.sourceMysqlUrl)
-        throw new ConfigError('SLUICE_SOURCE_MYSQL_URL (source.mysql_url)', 'is required by loadtest');
       const stats = await runWorkload({
-        url: settings.sourceMysqlUrl,
+        url: requiredSetting(settings, 'sourceMysqlUrl', 'loadtest'),
         database: options.database,
         operations: Number(options.operations),
         concurrency: Number(options.concurrency),

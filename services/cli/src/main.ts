@@ -1,9 +1,11 @@
 // `sluice` — the command line of Sluice. Settings come from SLUICE_* variables and/or --config.
 import { Command, Option } from 'commander';
-import { registerAdminCommands } from './admin.ts';
 import { registerCheckCommand } from './check.ts';
+import { registerConfigCommand } from './config-command.ts';
+import { registerDlqCommands } from './dlq.ts';
 import { describeFailure, EXIT } from './exit.ts';
 import { registerLoadtestCommand } from './loadtest.ts';
+import { registerRecoverCommand } from './recover.ts';
 import { registerServiceCommands } from './services.ts';
 import { registerShardsCommand } from './shards.ts';
 
@@ -14,7 +16,9 @@ const program = new Command('sluice')
   .enablePositionalOptions();
 
 registerServiceCommands(program);
-registerAdminCommands(program);
+registerRecoverCommand(program);
+registerDlqCommands(program);
+registerConfigCommand(program);
 registerCheckCommand(program);
 registerLoadtestCommand(program);
 registerShardsCommand(program);

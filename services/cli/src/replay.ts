@@ -3,9 +3,9 @@
 // buffered again from its record. Both go through the compare-by-version buffer upsert and the
 // backup, so a replay never replaces a newer state. Entries that fail again stay as they are.
 import type { BackupRepository, DeadLetter, DeadLetterRepository } from '@sluice/backup';
-import { encodeValue, type RedisBuffer, recordField } from '@sluice/buffer';
-import { decodeFlatMessage, type Mapping, shardOfRow, shardOfTable } from '@sluice/core';
-import { planBatch } from '@sluice/ingest';
+import type { RedisBuffer } from '@sluice/buffer';
+import { decodeFlatMessage, errorMessage, type Mapping, shardOf, splitTableKey } from '@sluice/core';
+import { parseDeadLetterRecord, planBatch, type RowState, storedForms } from '@sluice/pipeline';
 
 export interface ReplayContext {
   buffer: RedisBuffer;
@@ -62,58 +62,26 @@ export async function replayDeadLetter(ctx: ReplayContext, entry: DeadLetter): P
   };
 }
 
-interface StoredRecord {
-  tableKey: string;
-  pk: string;
-  version: number;
-  op: 'upsert' | 'delete';
-  sourceTs: number;
-  document: unknown;
-}
-
 async function replayRecord(ctx: ReplayContext, entry: DeadLetter): Promise<ReplayOutcome> {
-  let record: StoredRecord;
+  let state: RowState;
+  let place: { database: string; table: string };
   try {
-    record = JSON.parse(entry.payload?.toString('utf8') ?? 'null') as StoredRecord;
-    if (!record || typeof record.tableKey !== 'string' || typeof record.pk !== 'string')
-      throw new Error('bad record');
-  } catch {
-    return { id: entry.id, ok: false, detail: 'the stored record is unreadable' };
+    state = parseDeadLetterRecord(entry.payload);
+    place = splitTableKey(state.tableKey);
+  } catch (error) {
+    return { id: entry.id, ok: false, detail: `the stored record is unreadable: ${errorMessage(error)}` };
   }
-  const dot = record.tableKey.indexOf('.');
-  const route = ctx.mapping.route(record.tableKey.slice(0, dot), record.tableKey.slice(dot + 1));
-  const rowSharded = route.action === 'index' && route.mapping.rowSharded;
-  const shard = rowSharded
-    ? shardOfRow(record.tableKey, record.pk, ctx.shards)
-    : shardOfTable(record.tableKey, ctx.shards);
-  const json = record.op === 'delete' ? '' : JSON.stringify(record.document);
-  const result = await ctx.buffer.upsert([
-    {
-      shard,
-      field: recordField(record.tableKey, record.pk),
-      version: record.version,
-      value: encodeValue(record.version, record.sourceTs, record.op, json),
-    },
-  ]);
-  await ctx.backup.commitBatch(
-    [
-      {
-        shard,
-        tableName: record.tableKey,
-        primaryKey: record.pk,
-        version: record.version,
-        op: record.op === 'delete' ? 'd' : 'u',
-        data: record.op === 'delete' ? null : json,
-        sourceTs: record.sourceTs,
-      },
-    ],
-    [],
+  const route = ctx.mapping.route(place.database, place.table);
+  const shard = shardOf(
+    state.tableKey,
+    state.pk,
+    ctx.shards,
+    route.action === 'index' && route.mapping.rowSharded,
   );
-  await ctx.backup.reopen(shard, {
-    tableName: record.tableKey,
-    primaryKey: record.pk,
-    version: record.version,
-  });
+  const { entry: buffered, backup } = storedForms(state, shard);
+  const result = await ctx.buffer.upsert([buffered]);
+  await ctx.backup.commitBatch([backup], []);
+  await ctx.backup.reopen(shard, { tableName: state.tableKey, primaryKey: state.pk, version: state.version });
   return {
     id: entry.id,
     ok: true,

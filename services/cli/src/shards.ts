@@ -2,13 +2,12 @@
 // ZooKeeper and Redis. The same data is at /sluice/<cluster>/members and /sluice/<cluster>/assignment
 // for any ZooKeeper client (see the README).
 
-import { openRedis, RedisBuffer } from '@sluice/buffer';
-import { redisSecurity } from '@sluice/config';
-import { clusterPaths, decodeAssignment, listMembers, ZkSession } from '@sluice/coord';
-import { ConfigError, shardLabel } from '@sluice/core';
-import { createLogger } from '@sluice/runtime';
+import { requiredSetting } from '@sluice/config';
+import { clusterPaths, decodeAssignment, listMembers } from '@sluice/coord';
+import { shardLabel } from '@sluice/core';
+import { bufferOn, CloseList, openBufferRedis, zkSession } from '@sluice/wiring';
 import type { Command } from 'commander';
-import { settingsOf } from './context.ts';
+import { cliLogger, settingsOf } from './context.ts';
 
 export interface ShardsReport {
   cluster: string;
@@ -34,20 +33,13 @@ export interface ShardsReport {
 
 export async function shardsReport(command: Command): Promise<ShardsReport> {
   const settings = settingsOf(command);
-  if (!settings.zkConnect)
-    throw new ConfigError('SLUICE_ZK_CONNECT (zookeeper.connect)', 'is required by shards');
-  const zk = new ZkSession({
-    connect: settings.zkConnect,
-    sessionTimeoutMs: settings.zkSessionTimeoutMs,
-    ...(settings.zkDigest ? { digest: settings.zkDigest } : {}),
-    logger: createLogger('cli', 'warn', process.stderr),
-  });
-  await zk.connect();
-  const redis = await openRedis(settings.redisUrl, {
-    connectionName: 'sluice-cli',
-    ...redisSecurity(settings),
-  });
+  const zkConnect = requiredSetting(settings, 'zkConnect', 'shards');
+  const opened = new CloseList();
   try {
+    const zk = zkSession({ ...settings, zkConnect }, cliLogger());
+    await zk.connect();
+    opened.onStop('zookeeper', () => zk.close());
+    const buffer = bufferOn(await openBufferRedis(settings, opened, { name: 'cli' }), settings);
     const paths = clusterPaths(settings.cluster);
     const members = (await zk.exists(paths.members)) ? await listMembers(zk, paths) : [];
     const node = await zk.exists(paths.assignment);
@@ -55,11 +47,6 @@ export async function shardsReport(command: Command): Promise<ShardsReport> {
       node ? (await zk.getData(paths.assignment)).data : undefined,
       settings.shards,
     );
-    const buffer = new RedisBuffer(redis, {
-      prefix: settings.redisPrefix,
-      cluster: settings.cluster,
-      shards: settings.shards,
-    });
     const stats = await buffer.stats();
     const now = Date.now();
     return {
@@ -85,8 +72,7 @@ export async function shardsReport(command: Command): Promise<ShardsReport> {
       })),
     };
   } finally {
-    zk.close();
-    await redis.quit();
+    await opened.close();
   }
 }
 

@@ -1,3 +1,3 @@
-export * from './plan.ts';
+export * from './options.ts';
 export * from './runner.ts';
 export * from './service.ts';

@@ -8,10 +8,10 @@
 import type { BackupWriter, DeadLetterInput, DeadLetterSink } from '@sluice/backup';
 import type { BufferWriter } from '@sluice/buffer';
 import { decodeFlatMessage, type Mapping } from '@sluice/core';
+import { type BatchPlan, type ParsedMessage, planBatch } from '@sluice/pipeline';
 import type { IngestMetrics, Logger } from '@sluice/runtime';
 import type { MappingConflict, TableColumns } from '@sluice/sink';
 import type { SourceBatch } from '@sluice/source';
-import { type BatchPlan, type ParsedMessage, planBatch } from './plan.ts';
 
 /** Puts the index mappings of tables' columns (sink TableSchemas); returns conflicts found now. */
 export interface SchemaSink {

@@ -1,27 +1,14 @@
-// Wiring of the ingest service: settings → connections (each checked, with a clear error naming the
-// dependency and its address) → migrations → Kafka consumer → HTTP endpoint → signals.
-import { BackupRepository, DeadLetterRepository, migrate, openPool } from '@sluice/backup';
-import { checkNoEviction, openRedis, RedisBuffer } from '@sluice/buffer';
-import {
-  esConnection,
-  esIndexDefaults,
-  kafkaSecurity,
-  loadMapping,
-  mysqlSecurity,
-  redisSecurity,
-  type SettingValues,
-} from '@sluice/config';
-import { createRegistry, ingestMetrics, Lifecycle, type Logger, startHttp } from '@sluice/runtime';
-import { fieldCapabilities, openElastic, TableSchemas } from '@sluice/sink';
+// The ingest service, wired: settings → options (options.ts) → connections, each checked and closing
+// itself (metadata MySQL migrated, Redis, Elasticsearch) → the runner (runner.ts) → the Kafka consumer
+// → background tasks (backpressure, lag) → HTTP → running. On stop, the reverse.
+import { BackupRepository, DeadLetterRepository } from '@sluice/backup';
+import { esIndexDefaults, loadMapping, type SettingValues } from '@sluice/config';
+import { createRegistry, ingestMetrics, Lifecycle, type Logger, Periodic, startHttp } from '@sluice/runtime';
+import { fieldCapabilities, TableSchemas } from '@sluice/sink';
 import { KafkaSource, type KafkaSourceOptions } from '@sluice/source';
+import { bufferOn, openBufferRedis, openEs, openMetadata } from '@sluice/wiring';
+import { compileIngestOptions } from './options.ts';
 import { IngestRunner } from './runner.ts';
-
-/** The database named in the metadata URL. */
-export function metaDatabase(url: string): string {
-  return decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
-}
-
-export const INGEST_HTTP_PORT = 9401;
 
 export interface IngestHandle {
   lifecycle: Lifecycle;
@@ -29,35 +16,29 @@ export interface IngestHandle {
   stop(): Promise<void>;
 }
 
+/** Backpressure: what the consumer should do at this buffer depth (pause at high, resume at low). */
+export function watermarkAction(
+  paused: boolean,
+  pending: number,
+  marks: { high: number; low: number },
+): 'pause' | 'resume' | undefined {
+  if (!paused && pending >= marks.high) return 'pause';
+  if (paused && pending <= marks.low) return 'resume';
+  return undefined;
+}
+
 export async function startIngest(settings: SettingValues, logger: Logger): Promise<IngestHandle> {
-  const lifecycle = new Lifecycle({ logger, forceExitMs: settings.drainTimeoutMs + 5000 });
+  const options = compileIngestOptions(settings);
+  const lifecycle = new Lifecycle({ logger, forceExitMs: options.forceExitMs });
   const registry = createRegistry('ingest');
   const metrics = ingestMetrics(registry);
   const mapping = loadMapping(settings.mappingFile, settings.esIndexPrefix);
 
-  const pool = await openPool(settings.metaMysqlUrl, mysqlSecurity(settings));
-  lifecycle.onStop('mysql', () => pool.end());
-  const migrated = await migrate(pool);
-  if (migrated.applied.length > 0) logger.info({ applied: migrated.applied }, 'metadata schema migrated');
-
-  const redis = await openRedis(settings.redisUrl, {
-    ...redisSecurity(settings),
-    connectionName: 'sluice-ingest',
-    onError: (error) => logger.warn({ err: error }, 'redis connection error'),
-  });
-  await checkNoEviction(redis, settings.redisUrl, settings.redisAllowEviction, (m) => logger.warn(m));
-  lifecycle.onStop('redis', async () => {
-    await redis.quit();
-  });
-  const buffer = new RedisBuffer(redis, {
-    prefix: settings.redisPrefix,
-    cluster: settings.cluster,
-    shards: settings.shards,
-  });
-
+  const pool = await openMetadata(settings, lifecycle, logger);
+  const redis = await openBufferRedis(settings, lifecycle, { name: 'ingest', writes: true, logger });
+  const buffer = bufferOn(redis, settings);
   // Ingest puts each table's index mappings, derived from its column types, before buffering its rows.
-  const es = await openElastic(esConnection(settings));
-  lifecycle.onStop('elasticsearch', () => es.close());
+  const es = await openEs(settings, lifecycle);
   const schemas = new TableSchemas(es, esIndexDefaults(settings), await fieldCapabilities(es));
 
   const runner = new IngestRunner(
@@ -70,73 +51,53 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
       metrics,
       logger,
     },
-    {
-      shards: settings.shards,
-      generation: settings.sourceGeneration,
-      maxRowBytes: settings.maxRowBytes,
-      timeZone: settings.sourceTimeZone,
-      applyResets: settings.sourceMysqlUrl !== undefined,
-      skipDatabases: [metaDatabase(settings.metaMysqlUrl)],
-    },
+    options.runner,
   );
 
   const source = new KafkaSource({
-    ...(kafkaSecurity(settings) as Pick<KafkaSourceOptions, 'ssl' | 'sasl'>),
-    brokers: settings.kafkaBrokers,
-    clientId: `${settings.kafkaClientId}-ingest`,
-    groupId: settings.kafkaGroup,
-    sessionTimeoutMs: settings.kafkaSessionTimeoutMs,
-    topics: settings.kafkaTopics,
-    fromBeginning: settings.kafkaFromBeginning,
-    concurrency: settings.parallelism,
-    maxBatchMessages: 10000,
+    ...(options.kafka as Pick<KafkaSourceOptions, 'ssl' | 'sasl'> & typeof options.kafka),
     logger,
     onRebalance: () => runner.resetPartitionState(),
   });
   await source.connect();
 
-  // Backpressure: pause every partition above the high watermark, resume below the low one.
+  const periodic = new Periodic({ logger });
+  lifecycle.onStop('background', () => periodic.stop());
+  const setPaused = (paused: boolean) => {
+    if (paused) source.pause();
+    else source.resume();
+    metrics.paused.set(paused ? 1 : 0);
+  };
   let pending = 0;
-  const watermark = setInterval(async () => {
-    try {
-      pending = await buffer.totalPending();
-      if (!source.isPaused() && pending >= settings.highWatermark) {
-        source.pause();
-        metrics.paused.set(1);
-        logger.warn(
-          { pending, high: settings.highWatermark },
-          'buffer above the high watermark: pausing Kafka',
-        );
-      } else if (source.isPaused() && pending <= settings.lowWatermark) {
-        source.resume();
-        metrics.paused.set(0);
-        logger.info(
-          { pending, low: settings.lowWatermark },
-          'buffer below the low watermark: resuming Kafka',
-        );
-      }
-    } catch (error) {
-      logger.warn({ err: error }, 'watermark check failed');
+  periodic.every(options.watermarks.checkMs, 'watermark', async () => {
+    pending = await buffer.totalPending();
+    const action = watermarkAction(source.isPaused(), pending, options.watermarks);
+    if (action === 'pause') {
+      setPaused(true);
+      logger.warn(
+        { pending, high: options.watermarks.high },
+        'buffer above the high watermark: pausing Kafka',
+      );
+    } else if (action === 'resume') {
+      setPaused(false);
+      logger.info({ pending, low: options.watermarks.low }, 'buffer below the low watermark: resuming Kafka');
     }
-  }, 1000);
-  watermark.unref();
-  lifecycle.onStop('watermark', () => clearInterval(watermark));
+  });
   /** Messages behind the partitions' ends; null until first measured (not 0: unknown is not caught up). */
   let lagTotal: number | null = null;
-  const lagTimer = setInterval(async () => {
-    try {
-      let total = 0;
-      for (const { topic, partition, lag } of await source.lag()) {
-        metrics.lag.set({ topic, partition: String(partition) }, lag);
-        total += lag;
-      }
-      lagTotal = total;
-    } catch (error) {
+  periodic.every(options.lagCheckMs, 'lag', async () => {
+    const lags = await source.lag().catch((error: unknown) => {
       logger.debug({ err: error }, 'consumer lag not available');
+      return undefined;
+    });
+    if (!lags) return;
+    let total = 0;
+    for (const { topic, partition, lag } of lags) {
+      metrics.lag.set({ topic, partition: String(partition) }, lag);
+      total += lag;
     }
-  }, 5000);
-  lagTimer.unref();
-  lifecycle.onStop('lag', () => clearInterval(lagTimer));
+    lagTotal = total;
+  });
 
   let inFlight = 0;
   await source.run(async (batch) => {
@@ -150,8 +111,8 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
   lifecycle.onStop('kafka', () => source.stop());
 
   const http = await startHttp(
-    settings.httpHost,
-    settings.httpPort ?? INGEST_HTTP_PORT,
+    options.http.host,
+    options.http.port,
     registry,
     {
       live: () => lifecycle.state !== 'failed',
@@ -168,21 +129,19 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
         pending,
         lag: lagTotal,
         inFlight,
-        topics: settings.kafkaTopics,
-        group: settings.kafkaGroup,
+        topics: options.kafka.topics,
+        group: options.kafka.groupId,
       }),
     },
     {
-      token: settings.adminToken,
+      token: options.http.adminToken,
       actions: {
         pause: async () => {
-          source.pause();
-          metrics.paused.set(1);
+          setPaused(true);
           return { paused: true };
         },
         resume: async () => {
-          source.resume();
-          metrics.paused.set(0);
+          setPaused(false);
           return { paused: false };
         },
       },
@@ -194,8 +153,8 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
   logger.info(
     {
       httpPort: http.port,
-      topics: settings.kafkaTopics,
-      group: settings.kafkaGroup,
+      topics: options.kafka.topics,
+      group: options.kafka.groupId,
       shards: settings.shards,
     },
     'ingest running',

@@ -8,8 +8,15 @@ import { randomUUID } from 'node:crypto';
 import type { BackupSettler, DeadLetterInput, DeadLetterSink, SyncMonitorSink } from '@sluice/backup';
 import type { BufferedRecord, ShardBuffer } from '@sluice/buffer';
 import { errorMessage, FencedError, type Mapping, retry } from '@sluice/core';
+import { deadLetterRecord } from '@sluice/pipeline';
 import type { FlushMetrics, Logger } from '@sluice/runtime';
-import { buildBulkChunks, classifyBulkResponse, type EsApi, type IndexManager } from '@sluice/sink';
+import {
+  buildBulkChunks,
+  classifyBulkResponse,
+  type EsApi,
+  type IndexManager,
+  isUnreachable,
+} from '@sluice/sink';
 import { planOps } from './ops.ts';
 import type { ResetHandler } from './table-resets.ts';
 
@@ -55,6 +62,20 @@ export interface FlushSummary {
 type Done = { record: BufferedRecord; result: 'written' | 'refused' | 'absent' | 'ignored' };
 type Dead = { record: BufferedRecord; reason: DeadLetterInput['reason']; detail: string };
 
+/** What the writes of one batch came to, record by record. */
+interface BatchOutcome {
+  done: Done[];
+  dead: Dead[];
+  retryLater: BufferedRecord[];
+  /** The last request-level failure, when there was one. */
+  error?: string;
+  /** Set when the flush lost its right to write: what was not written stays buffered as it is. */
+  fenced?: FencedError;
+  bytes: number;
+}
+
+const COUNTED = ['records', 'written', 'refused', 'absent', 'retried', 'dead', 'ignored'] as const;
+
 function emptySummary(): FlushSummary {
   return {
     batches: 0,
@@ -69,21 +90,12 @@ function emptySummary(): FlushSummary {
   };
 }
 
-/** The HTTP status of a failed request; 0 when there was none (refused, reset, timed out). */
-function statusOf(error: unknown): number {
-  return (error as { meta?: { statusCode?: number | null } }).meta?.statusCode ?? 0;
-}
-
-/** No HTTP status at all: Elasticsearch could not be reached. */
-function unreachableError(error: unknown): boolean {
-  return !(error instanceof FencedError) && statusOf(error) === 0;
-}
-
-/** Request-level errors worth retrying: no HTTP status (connection, timeout), 429 and 5xx. */
-function retryableRequestError(error: unknown): boolean {
-  if (error instanceof FencedError) return false;
-  const status = statusOf(error);
-  return status === 0 || status === 429 || status >= 500;
+/** sync_monitor's status of a batch: ok, partial (some records wait or were dead-lettered), failed. */
+export function batchStatus(
+  outcome: Pick<BatchOutcome, 'done' | 'dead' | 'retryLater' | 'error'>,
+): 'ok' | 'partial' | 'failed' {
+  if (outcome.error) return outcome.done.length > 0 ? 'partial' : 'failed';
+  return outcome.retryLater.length > 0 || outcome.dead.length > 0 ? 'partial' : 'ok';
 }
 
 export class FlushRunner {
@@ -113,9 +125,7 @@ export class FlushRunner {
       const records = this.deps.resets ? await this.deps.resets.validate(taken, fences) : taken;
       const summary = await this.flushBatch(shard, records, guard);
       total.batches++;
-      for (const key of ['records', 'written', 'refused', 'absent', 'retried', 'dead', 'ignored'] as const) {
-        total[key] += summary[key];
-      }
+      for (const key of COUNTED) total[key] += summary[key];
       total.failed ||= summary.failed;
       if (records.length < this.settings.batchSize || summary.failed || Date.now() >= deadline) break;
     }
@@ -130,7 +140,7 @@ export class FlushRunner {
         { signal: AbortSignal.timeout(2000) },
       );
     } catch (error) {
-      if (unreachableError(error)) return;
+      if (isUnreachable(error)) return;
     }
     this.unreachable.delete(shard);
     const released = await this.deps.buffer.releaseDelayed(shard);
@@ -146,83 +156,104 @@ export class FlushRunner {
     records: BufferedRecord[],
     guard: FlushGuard,
   ): Promise<FlushSummary> {
-    const { es, indices, metrics, logger } = this.deps;
     const startTime = Date.now();
-    const log = logger.child({ shard, batch: randomUUID() });
-    const planned = planOps(records, this.deps.mapping);
-    const done: Done[] = planned.ignored.map((record) => ({ record, result: 'ignored' }));
-    const dead: Dead[] = planned.unmapped.map((record) => ({
-      record,
-      reason: 'unmapped_table',
-      detail: `no mapping covers ${record.tableKey}`,
-    }));
-    const retryLater: BufferedRecord[] = [];
-    const byRef = new Map(records.map((r) => [r.field, r]));
-    let error: string | undefined;
-    let fenced: unknown;
-    let bytes = 0;
+    const batchId = randomUUID();
+    const log = this.deps.logger.child({ shard, batch: batchId });
+    const outcome = await this.write(shard, records, guard);
+    await this.settle(shard, outcome.done, outcome.dead, outcome.fenced ? [] : outcome.retryLater, log);
+    const summary = await this.report(shard, batchId, records, outcome, startTime, log);
+    if (outcome.fenced) throw outcome.fenced;
+    return summary;
+  }
 
+  /** Plans and writes the batch chunk by chunk; each record ends done, dead or to retry later. */
+  private async write(shard: number, records: BufferedRecord[], guard: FlushGuard): Promise<BatchOutcome> {
+    const planned = planOps(records, this.deps.mapping);
+    const outcome: BatchOutcome = {
+      done: planned.ignored.map((record) => ({ record, result: 'ignored' })),
+      dead: planned.unmapped.map((record) => ({
+        record,
+        reason: 'unmapped_table',
+        detail: `no mapping covers ${record.tableKey}`,
+      })),
+      retryLater: [],
+      bytes: 0,
+    };
+    const byRef = new Map(records.map((r) => [r.field, r]));
     try {
-      for (const spec of planned.indices.values()) await indices.ensure(spec);
+      for (const spec of planned.indices.values()) await this.deps.indices.ensure(spec);
       for (const chunk of buildBulkChunks(planned.ops, this.settings.bulkMaxBytes)) {
-        const chunkRecords = chunk.ops.map((op) => byRef.get(op.ref) as BufferedRecord);
         await guard.check();
         let body: unknown;
         try {
-          const response = await retry(
-            'bulk request',
-            async () => {
-              await guard.check();
-              return es.request({ method: 'POST', path: '/_bulk', bulkBody: chunk.body });
-            },
-            {
-              attempts: this.settings.maxRetry + 1,
-              baseDelayMs: 200,
-              maxDelayMs: 5000,
-              shouldRetry: retryableRequestError,
-            },
-          );
-          body = response.body;
-          bytes += chunk.bytes;
+          body = await this.bulk(chunk.body, guard);
+          outcome.bytes += chunk.bytes;
           this.unreachable.delete(shard);
         } catch (requestError) {
           if (requestError instanceof FencedError) throw requestError;
-          if (unreachableError(requestError)) this.unreachable.add(shard);
-          error = errorMessage(requestError);
-          retryLater.push(...chunkRecords);
+          if (isUnreachable(requestError)) this.unreachable.add(shard);
+          outcome.error = errorMessage(requestError);
+          for (const op of chunk.ops) outcome.retryLater.push(byRef.get(op.ref) as BufferedRecord);
           continue;
         }
-        for (const { op, outcome } of classifyBulkResponse(
+        for (const { op, outcome: item } of classifyBulkResponse(
           chunk.ops,
           body as Parameters<typeof classifyBulkResponse>[1],
         )) {
           const record = byRef.get(op.ref) as BufferedRecord;
-          if (outcome.kind === 'done') done.push({ record, result: outcome.result });
-          else if (outcome.kind === 'retry') retryLater.push(record);
-          else dead.push({ record, reason: outcome.reason, detail: outcome.detail });
+          if (item.kind === 'done') outcome.done.push({ record, result: item.result });
+          else if (item.kind === 'retry') outcome.retryLater.push(record);
+          else outcome.dead.push({ record, reason: item.reason, detail: item.detail });
         }
       }
     } catch (caught) {
-      // Fenced (or the index could not be made): settle what was written, leave the rest buffered.
-      if (caught instanceof FencedError) fenced = caught;
+      // Fenced: settle what was written, leave the rest buffered as it is. Any other failure (the
+      // index could not be made): what is not settled yet is retried later.
+      if (caught instanceof FencedError) outcome.fenced = caught;
       else {
-        error = errorMessage(caught);
-        const settled = new Set([...done, ...dead].map((d) => d.record.field));
+        outcome.error = errorMessage(caught);
+        const settled = new Set([...outcome.done, ...outcome.dead].map((d) => d.record.field));
+        const waiting = new Set(outcome.retryLater);
         for (const record of records)
-          if (!settled.has(record.field) && !retryLater.includes(record)) retryLater.push(record);
+          if (!settled.has(record.field) && !waiting.has(record)) outcome.retryLater.push(record);
       }
     }
+    return outcome;
+  }
 
-    await this.settle(shard, done, dead, fenced ? [] : retryLater, log);
+  /** One bulk request, retried as its errors' `retriable` says (the guard is checked before each try). */
+  private async bulk(body: string, guard: FlushGuard): Promise<unknown> {
+    const response = await retry(
+      'bulk request',
+      async () => {
+        await guard.check();
+        return this.deps.es.request({ method: 'POST', path: '/_bulk', bulkBody: body });
+      },
+      { attempts: this.settings.maxRetry + 1, baseDelayMs: 200, maxDelayMs: 5000 },
+    );
+    return response.body;
+  }
 
+  /** Metrics, the summary, and the batch's row in sync_monitor (under the id the logs carry). */
+  private async report(
+    shard: number,
+    batchId: string,
+    records: BufferedRecord[],
+    outcome: BatchOutcome,
+    startTime: number,
+    log: Logger,
+  ): Promise<FlushSummary> {
+    const { metrics } = this.deps;
+    const { done, dead, error, fenced } = outcome;
+    const count = (result: Done['result']) => done.filter((d) => d.result === result).length;
     const summary: FlushSummary = {
       batches: 1,
       records: records.length,
-      written: done.filter((d) => d.result === 'written').length,
-      refused: done.filter((d) => d.result === 'refused').length,
-      absent: done.filter((d) => d.result === 'absent').length,
-      ignored: done.filter((d) => d.result === 'ignored').length,
-      retried: fenced ? 0 : retryLater.length,
+      written: count('written'),
+      refused: count('refused'),
+      absent: count('absent'),
+      ignored: count('ignored'),
+      retried: fenced ? 0 : outcome.retryLater.length,
       dead: dead.length,
       failed: error !== undefined,
     };
@@ -236,20 +267,14 @@ export class FlushRunner {
     for (const key of ['written', 'refused', 'absent', 'ignored', 'retried', 'dead'] as const) {
       if (summary[key]) metrics.docs.inc({ result: key === 'retried' ? 'retry' : key }, summary[key]);
     }
-    const status = error
-      ? done.length > 0
-        ? 'partial'
-        : 'failed'
-      : retryLater.length || dead.length
-        ? 'partial'
-        : 'ok';
+    const status = batchStatus(outcome);
     metrics.batches.inc({ status });
     metrics.duration.observe({ shard: String(shard) }, (now - startTime) / 1000);
-    if (error) log.warn({ error, retried: retryLater.length }, 'flush batch failed: records stay buffered');
+    if (error) log.warn({ error, retried: summary.retried }, 'flush batch failed: records stay buffered');
     try {
       await this.deps.monitor.record({
         shard,
-        batchId: randomUUID(),
+        batchId,
         worker: this.settings.workerId,
         tables: [...new Set(records.map((r) => r.tableKey))],
         records: records.length,
@@ -257,7 +282,7 @@ export class FlushRunner {
         refused: summary.refused,
         retried: summary.retried,
         dead: dead.length,
-        bytes,
+        bytes: outcome.bytes,
         startTime,
         endTime: now,
         status,
@@ -266,7 +291,6 @@ export class FlushRunner {
     } catch (monitorError) {
       log.warn({ err: monitorError }, 'could not record the flush in sync_monitor');
     }
-    if (fenced) throw fenced;
     return summary;
   }
 
@@ -287,14 +311,7 @@ export class FlushRunner {
           tableName: record.tableKey,
           primaryKey: record.pk,
           version: record.version,
-          payload: JSON.stringify({
-            tableKey: record.tableKey,
-            pk: record.pk,
-            version: record.version,
-            op: record.op,
-            sourceTs: record.sourceTs,
-            document: record.json === '' ? null : JSON.parse(record.json),
-          }),
+          payload: deadLetterRecord(record),
         })),
       );
       for (const d of dead) metrics.dlq.inc({ reason: d.reason });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { BufferedRecord } from '@sluice/buffer';
 import { Mapping } from '@sluice/core';
-import { planOps, splitTableKey } from './ops.ts';
+import { planOps } from './ops.ts';
 
 const record = (tableKey: string, pk: string, op: 'upsert' | 'delete' = 'upsert'): BufferedRecord => ({
   field: `${tableKey}|${pk}`,
@@ -13,12 +13,6 @@ const record = (tableKey: string, pk: string, op: 'upsert' | 'delete' = 'upsert'
   op,
   json: op === 'delete' ? '' : '{"a":1}',
   bufferedAt: 0,
-});
-
-test('table keys split at the first dot', () => {
-  assert.deepEqual(splitTableKey('shop.orders'), ['shop', 'orders']);
-  assert.deepEqual(splitTableKey('shop.orders.v2'), ['shop', 'orders.v2']);
-  assert.throws(() => splitTableKey('nodot'), /malformed/);
 });
 
 test('records become operations on their mapped index; ignored and unmapped tables are set apart', () => {

@@ -1,14 +1,7 @@
 // Buffered records → bulk operations, by the mapping (pure).
 import type { BufferedRecord } from '@sluice/buffer';
-import type { Mapping } from '@sluice/core';
+import { type Mapping, splitTableKey } from '@sluice/core';
 import type { BulkOp, IndexSpec } from '@sluice/sink';
-
-/** "<db>.<table>" → [db, table] (split at the first dot: database names with dots are not supported). */
-export function splitTableKey(tableKey: string): [string, string] {
-  const dot = tableKey.indexOf('.');
-  if (dot <= 0) throw new Error(`malformed table key '${tableKey}'`);
-  return [tableKey.slice(0, dot), tableKey.slice(dot + 1)];
-}
 
 export interface PlannedOps {
   ops: BulkOp[];
@@ -23,7 +16,7 @@ export interface PlannedOps {
 export function planOps(records: readonly BufferedRecord[], mapping: Mapping): PlannedOps {
   const planned: PlannedOps = { ops: [], indices: new Map(), ignored: [], unmapped: [] };
   for (const record of records) {
-    const [database, table] = splitTableKey(record.tableKey);
+    const { database, table } = splitTableKey(record.tableKey);
     const route = mapping.route(database, table);
     if (route.action === 'ignore') {
       planned.ignored.push(record);

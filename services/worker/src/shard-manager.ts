@@ -4,8 +4,8 @@
 // session), every flush stops at once — self-fencing — until the session is fresh again.
 import { EventEmitter } from 'node:events';
 import { shardLabel } from '@sluice/core';
+import type { Recovery } from '@sluice/pipeline';
 import type { FlushMetrics, Logger } from '@sluice/runtime';
-import type { Recovery } from './recovery.ts';
 import type { FlushScheduler, ShardJob } from './scheduler.ts';
 
 /** Who owns what: the ZooKeeper coordinator, or a fixed list (SLUICE_STATIC_SHARDS). */

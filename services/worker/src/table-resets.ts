@@ -10,10 +10,9 @@
 import type { DeadLetterSink, ResetSource, Sweep } from '@sluice/backup';
 import type { BufferedRecord } from '@sluice/buffer';
 import { KeyNotComparableError, type SourceRows } from '@sluice/checker';
-import { errorMessage, type Mapping, shardOfRow } from '@sluice/core';
+import { errorMessage, type Mapping, shardOfRow, splitTableKey } from '@sluice/core';
 import type { FlushMetrics, Logger } from '@sluice/runtime';
 import { type BulkOp, buildBulkChunks, classifyBulkResponse, type EsApi, scrollIndex } from '@sluice/sink';
-import { splitTableKey } from './ops.ts';
 
 export interface TableResetDeps {
   resets: ResetSource;
@@ -110,7 +109,7 @@ export class TableResets implements ResetHandler {
 
   private async sweep(sweep: Sweep, check: () => void | Promise<void>): Promise<void> {
     const { es, mapping, rows, metrics, logger } = this.deps;
-    const [database, table] = splitTableKey(sweep.tableName);
+    const { database, table } = splitTableKey(sweep.tableName);
     const route = mapping.route(database, table);
     if (route.action !== 'index') return;
     const { index, rowSharded } = route.mapping;

@@ -1,5 +1,7 @@
 // The backup table and source progress. A batch of ingest writes goes in one transaction: the rows
 // and the partitions' applied offsets move together.
+
+import { asOpCode } from '@sluice/core';
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import {
   type BackupRow,
@@ -152,7 +154,7 @@ export class BackupRepository implements BackupWriter, BackupSettler {
       tableName: String(r.table_name),
       primaryKey: String(r.primary_key),
       version: Number(r.version),
-      op: r.operation === 'd' ? 'd' : 'u',
+      op: asOpCode(String(r.operation)),
       data: r.data === null ? null : String(r.data),
       sourceTs: Number(r.source_ts),
       updatedTime: new Date(r.updated_time).getTime(),

@@ -82,3 +82,11 @@ export async function checkNoEviction(
   );
   return policy;
 }
+
+/** Redis's run_id changes when the server restarts; without persistence that means an empty buffer. */
+export async function redisRunId(redis: Redis): Promise<string> {
+  const info = await redis.info('server');
+  const match = /run_id:([0-9a-f]+)/.exec(info);
+  if (!match?.[1]) throw new Error('INFO server has no run_id');
+  return match[1];
+}

@@ -5,7 +5,8 @@
 //   {p:c:07}:pending   ZSET  field -> time first buffered (ms): oldest first, age of the shard
 //   {p:c:07}:delay     ZSET  field -> when a failed record may be retried (ms)
 //   {p:c:07}:attempts  HASH  field -> failed attempts
-import { type ChangeRecord, type Op, shardLabel } from '@sluice/core';
+//   {p:c:07}:lock      the shard's flush lock (Redlock, worker/locks.ts)
+import { type ChangeRecord, type Op, opCode, opOfCode, shardLabel } from '@sluice/core';
 
 export interface ShardKeys {
   rec: string;
@@ -14,9 +15,18 @@ export interface ShardKeys {
   attempts: string;
 }
 
+function shardTag(prefix: string, cluster: string, shard: number): string {
+  return `{${prefix}:${cluster}:${shardLabel(shard)}}`;
+}
+
 export function shardKeys(prefix: string, cluster: string, shard: number): ShardKeys {
-  const tag = `{${prefix}:${cluster}:${shardLabel(shard)}}`;
+  const tag = shardTag(prefix, cluster, shard);
   return { rec: `${tag}:rec`, pending: `${tag}:pending`, delay: `${tag}:delay`, attempts: `${tag}:attempts` };
+}
+
+/** The shard's flush lock (Redlock), in the shard's slot beside its buffer keys. */
+export function shardLockKey(prefix: string, cluster: string, shard: number): string {
+  return `${shardTag(prefix, cluster, shard)}:lock`;
 }
 
 /** "<db>.<table>|<pk>": the encoded pk never contains "|", so the last "|" splits the two. */
@@ -45,15 +55,15 @@ export interface BufferedRecord {
 }
 
 export function encodeValue(version: number, sourceTs: number, op: Op, json: string): string {
-  return `${version}|${sourceTs}|${op === 'delete' ? 'd' : 'u'}|${json}`;
+  return `${version}|${sourceTs}|${opCode(op)}|${json}`;
 }
 
 export function decodeValue(field: string, value: string, bufferedAt: number): BufferedRecord {
   const first = value.indexOf('|');
   const second = value.indexOf('|', first + 1);
   const third = value.indexOf('|', second + 1);
-  const opCode = value.slice(second + 1, third);
-  if (first <= 0 || second <= first || third !== second + 2 || (opCode !== 'u' && opCode !== 'd')) {
+  const code = value.slice(second + 1, third);
+  if (first <= 0 || second <= first || third !== second + 2 || (code !== 'u' && code !== 'd')) {
     throw new Error(`malformed buffer value for '${field}'`);
   }
   const { tableKey, pk } = splitField(field);
@@ -63,7 +73,7 @@ export function decodeValue(field: string, value: string, bufferedAt: number): B
     pk,
     version: Number(value.slice(0, first)),
     sourceTs: Number(value.slice(first + 1, second)),
-    op: opCode === 'd' ? 'delete' : 'upsert',
+    op: opOfCode(code),
     json: value.slice(third + 1),
     bufferedAt,
   };

@@ -1,7 +1,7 @@
 // `sluice check`: compares every mapped table of the chosen databases (or the chosen tables) with
 // its index.
 
-import type { Mapping } from '@sluice/core';
+import { type Mapping, splitTableKey } from '@sluice/core';
 import type { EsApi } from '@sluice/sink';
 import type { Connection, Pool, RowDataPacket } from 'mysql2/promise';
 import { diffDocuments, type TableDiff } from './compare.ts';
@@ -24,8 +24,7 @@ export async function checkTables(
 ): Promise<TableDiff[]> {
   const diffs: TableDiff[] = [];
   for (const key of tableKeys) {
-    const dot = key.indexOf('.');
-    const [database, table] = [key.slice(0, dot), key.slice(dot + 1)];
+    const { database, table } = splitTableKey(key);
     const route = mapping.route(database, table);
     if (route.action !== 'index') continue;
     const rows = await readTableDocuments(db, database, table, mapping);

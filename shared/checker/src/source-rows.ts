@@ -1,7 +1,7 @@
 // Which rows of a source table exist now, by encoded primary key: how the workers apply TRUNCATE and
 // DROP TABLE (a document or buffered change whose row is gone is removed). Ids are compared in the
 // form Canal gives the key columns, so only key types whose MySQL text equals Canal's are accepted.
-import { type ColumnKind, columnType, decodePk, encodePk } from '@sluice/core';
+import { type ColumnKind, columnType, decodePk, encodePk, splitTableKey } from '@sluice/core';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { quote, tableColumns } from './mysql-source.ts';
 
@@ -26,8 +26,7 @@ export class MysqlSourceRows implements SourceRows {
   }
 
   async existing(tableKey: string, ids: readonly string[]): Promise<Set<string>> {
-    const dot = tableKey.indexOf('.');
-    const [database, table] = [tableKey.slice(0, dot), tableKey.slice(dot + 1)];
+    const { database, table } = splitTableKey(tableKey);
     const { columns, pk } = await tableColumns(this.pool, database, table);
     const found = new Set<string>();
     if (pk.length === 0 || ids.length === 0) return found; // the table is gone (or has no key)

@@ -4,7 +4,13 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '@sluice/core';
 import { parse as parseYaml } from 'yaml';
-import { SETTINGS, type SettingName, type SettingSpec, type SettingValues } from './settings.ts';
+import {
+  SETTINGS,
+  type SettingName,
+  type SettingSpec,
+  type SettingValues,
+  settingLabel,
+} from './settings.ts';
 
 export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
@@ -85,7 +91,7 @@ export function loadSettings(options: LoadOptions = {}): SettingValues {
   const values: Record<string, unknown> = {};
 
   for (const [name, spec] of Object.entries(SETTINGS) as Array<[SettingName, SettingSpec<unknown>]>) {
-    const label = `${spec.env} (${spec.key})`;
+    const label = settingLabel(name);
     const raw =
       options.overrides?.[name] ??
       secretFromFile(spec, env) ??
@@ -109,14 +115,40 @@ export function loadSettings(options: LoadOptions = {}): SettingValues {
   }
 
   const settings = values as SettingValues;
-  if (settings.lowWatermark >= settings.highWatermark) {
-    throw new ConfigError(
-      `${SETTINGS.lowWatermark.env} (${SETTINGS.lowWatermark.key})`,
-      `must be below ${SETTINGS.highWatermark.env} (${settings.lowWatermark} >= ${settings.highWatermark})`,
-    );
+  for (const check of CROSS_CHECKS) {
+    const problem = check(settings);
+    if (problem) throw new ConfigError(settingLabel(problem.setting), problem.message);
   }
   return settings;
 }
+
+/**
+ * The rules between settings, in one place, checked once each setting is valid on its own. Each
+ * names the setting to change; every process refuses a contradictory configuration at start.
+ */
+const CROSS_CHECKS: Array<(s: SettingValues) => { setting: SettingName; message: string } | undefined> = [
+  (s) =>
+    s.lowWatermark >= s.highWatermark
+      ? {
+          setting: 'lowWatermark',
+          message: `must be below ${SETTINGS.highWatermark.env} (${s.lowWatermark} >= ${s.highWatermark})`,
+        }
+      : undefined,
+  (s) =>
+    s.kafkaSaslMechanism !== 'none' && (!s.kafkaSaslUsername || !s.kafkaSaslPassword)
+      ? {
+          setting: 'kafkaSaslMechanism',
+          message: `needs ${SETTINGS.kafkaSaslUsername.env} and ${SETTINGS.kafkaSaslPassword.env}`,
+        }
+      : undefined,
+  (s) =>
+    s.zkConnect && s.staticShards !== undefined
+      ? {
+          setting: 'staticShards',
+          message: `is for workers without ZooKeeper; ${SETTINGS.zkConnect.env} is set too`,
+        }
+      : undefined,
+];
 
 /** The settings as they can be shown: secrets hidden, passwords in URLs masked. */
 export function describeSettings(settings: SettingValues): Record<string, unknown> {

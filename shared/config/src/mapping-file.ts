@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, Mapping } from '@sluice/core';
 import { parse as parseYaml } from 'yaml';
+import { settingLabel } from './settings.ts';
 
 export function loadMapping(file: string | undefined, indexPrefix: string): Mapping {
   if (file === undefined || file === '') return new Mapping({}, indexPrefix);
@@ -9,14 +10,11 @@ export function loadMapping(file: string | undefined, indexPrefix: string): Mapp
   try {
     doc = parseYaml(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new ConfigError(
-      'SLUICE_MAPPING_FILE (mapping_file)',
-      `cannot read ${file}: ${(error as Error).message}`,
-    );
+    throw new ConfigError(settingLabel('mappingFile'), `cannot read ${file}: ${(error as Error).message}`);
   }
   try {
     return new Mapping(doc ?? {}, indexPrefix);
   } catch (error) {
-    throw new ConfigError('SLUICE_MAPPING_FILE (mapping_file)', `${file}: ${(error as Error).message}`);
+    throw new ConfigError(settingLabel('mappingFile'), `${file}: ${(error as Error).message}`);
   }
 }

@@ -2,16 +2,15 @@
 // shapes the clients take. A certificate that cannot be read stops the start, naming the setting.
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '@sluice/core';
-import { SETTINGS, type SettingName, type SettingValues } from './settings.ts';
+import { type SettingName, type SettingValues, settingLabel } from './settings.ts';
 
 function readPem(settings: SettingValues, name: SettingName): string | undefined {
   const file = settings[name];
   if (typeof file !== 'string' || file === '') return undefined;
-  const spec = SETTINGS[name];
   try {
     return readFileSync(file, 'utf8');
   } catch (error) {
-    throw new ConfigError(`${spec.env} (${spec.key})`, `cannot read ${file}: ${(error as Error).message}`);
+    throw new ConfigError(settingLabel(name), `cannot read ${file}: ${(error as Error).message}`);
   }
 }
 
@@ -25,16 +24,11 @@ export function kafkaSecurity(settings: SettingValues): KafkaSecurity {
   const ca = readPem(settings, 'kafkaCaFile');
   if (settings.kafkaSsl || ca) out.ssl = ca ? { ca: [ca] } : true;
   if (settings.kafkaSaslMechanism !== 'none') {
-    if (!settings.kafkaSaslUsername || !settings.kafkaSaslPassword) {
-      throw new ConfigError(
-        `${SETTINGS.kafkaSaslMechanism.env} (${SETTINGS.kafkaSaslMechanism.key})`,
-        `needs ${SETTINGS.kafkaSaslUsername.env} and ${SETTINGS.kafkaSaslPassword.env}`,
-      );
-    }
+    // Both are there: loadSettings checks it (load.ts, CROSS_CHECKS).
     out.sasl = {
       mechanism: settings.kafkaSaslMechanism,
-      username: settings.kafkaSaslUsername,
-      password: settings.kafkaSaslPassword,
+      username: settings.kafkaSaslUsername ?? '',
+      password: settings.kafkaSaslPassword ?? '',
     };
   }
   return out;

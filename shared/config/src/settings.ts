@@ -1,5 +1,6 @@
 // Every setting Sluice reads: its environment variable, its key in the YAML file, its default and
 // what it does. `sluice config` prints this table; docs/configuration.md is generated from it.
+import { ConfigError } from '@sluice/core';
 import { z } from 'zod';
 
 export interface SettingSpec<T> {
@@ -441,3 +442,22 @@ export type SettingName = keyof typeof SETTINGS;
 export type SettingValues = {
   [K in SettingName]: (typeof SETTINGS)[K] extends SettingSpec<infer T> ? T : never;
 };
+
+/** How messages name a setting: its variable and its file key, "SLUICE_SHARDS (shards)". */
+export function settingLabel(name: SettingName): string {
+  const spec: SettingSpec<unknown> = SETTINGS[name];
+  return `${spec.env} (${spec.key})`;
+}
+
+/** The value of an optional setting that a command needs; a ConfigError naming it when unset. */
+export function requiredSetting<K extends SettingName>(
+  settings: SettingValues,
+  name: K,
+  by: string,
+): NonNullable<SettingValues[K]> {
+  const value = settings[name];
+  if (value === undefined || value === null || value === '') {
+    throw new ConfigError(settingLabel(name), `is required by ${by}`);
+  }
+  return value as NonNullable<SettingValues[K]>;
+}

@@ -2,6 +2,24 @@
 
 export type Op = 'upsert' | 'delete';
 
+/** An operation as one letter, as the buffer's values and the backup table store it. */
+export type OpCode = 'u' | 'd';
+
+export function opCode(op: Op): OpCode {
+  return op === 'delete' ? 'd' : 'u';
+}
+
+/** A stored letter, checked: anything but 'u' or 'd' is a malformed value. */
+export function asOpCode(code: string): OpCode {
+  if (code === 'u' || code === 'd') return code;
+  throw new Error(`unknown operation code '${code}' (expected 'u' or 'd')`);
+}
+
+/** The operation of a stored letter (checked). */
+export function opOfCode(code: string): Op {
+  return asOpCode(code) === 'd' ? 'delete' : 'upsert';
+}
+
 /** A column value after typing by its MySQL type (see values.ts). */
 export type Value = string | number | boolean | null | Value[] | { [key: string]: Value };
 

@@ -1,6 +1,6 @@
 // One error hierarchy for Sluice. Every error says whether retrying can help (`retriable`) and keeps
 // the error that caused it (`cause`). Which outside codes are retriable is decided in one place per
-// system (see sink/bulk-classify.ts for Elasticsearch item statuses).
+// system (see sink/bulk-classify.ts for Elasticsearch item statuses, sink/request-errors.ts for requests).
 
 export interface SluiceErrorOptions {
   code: string;
@@ -64,10 +64,13 @@ export class RetriesExceededError extends SluiceError {
   }
 }
 
-/** Lost the right to act (lock lost, assignment epoch moved on, ZooKeeper session gone). */
+/**
+ * Lost the right to act (lock lost, assignment epoch moved on, ZooKeeper session gone). Retrying the
+ * operation cannot help: the work stops and waits to be given back (a later flush, a new owner).
+ */
 export class FencedError extends SluiceError {
   constructor(message: string) {
-    super(message, { code: 'fenced', retriable: true });
+    super(message, { code: 'fenced', retriable: false });
   }
 }
 

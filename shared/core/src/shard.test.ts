@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fnv1a32, shardLabel, shardOfRow, shardOfTable, tableKey } from './shard.ts';
+import { fnv1a32, shardLabel, shardOf, shardOfRow, shardOfTable, splitTableKey, tableKey } from './shard.ts';
 
 test('FNV-1a 32-bit matches the published test values', () => {
   assert.equal(fnv1a32(''), 0x811c9dc5);
@@ -37,4 +37,17 @@ test('labels are two digits', () => {
   assert.equal(shardLabel(0), '00');
   assert.equal(shardLabel(7), '07');
   assert.equal(shardLabel(15), '15');
+});
+
+test('table keys split at the first dot; a key without both parts is refused', () => {
+  assert.deepEqual(splitTableKey('shop.orders'), { database: 'shop', table: 'orders' });
+  assert.deepEqual(splitTableKey('shop.orders.v2'), { database: 'shop', table: 'orders.v2' });
+  for (const bad of ['nodot', '.orders', 'shop.']) assert.throws(() => splitTableKey(bad), /malformed/);
+});
+
+test('the shard of a row follows the table unless the table is sharded by row', () => {
+  assert.equal(shardOf('shop.orders', '42', 16, false), shardOfTable('shop.orders', 16));
+  assert.equal(shardOf('shop.orders', '42', 16, true), shardOfRow('shop.orders', '42', 16));
+  const spread = new Set(Array.from({ length: 64 }, (_, i) => shardOf('shop.orders', String(i), 16, true)));
+  assert.ok(spread.size > 8, `64 keys of a row-sharded table land on ${spread.size} shards`);
 });

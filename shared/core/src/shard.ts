@@ -19,12 +19,24 @@ export function tableKey(database: string, table: string): string {
   return `${database}.${table}`;
 }
 
+/** "<db>.<table>" → its parts, split at the first dot (database names with dots are not supported). */
+export function splitTableKey(key: string): { database: string; table: string } {
+  const dot = key.indexOf('.');
+  if (dot <= 0 || dot === key.length - 1) throw new Error(`malformed table key '${key}'`);
+  return { database: key.slice(0, dot), table: key.slice(dot + 1) };
+}
+
 export function shardOfTable(key: string, shardCount: number): number {
   return fnv1a32(key) % shardCount;
 }
 
 export function shardOfRow(key: string, encodedPk: string, shardCount: number): number {
   return fnv1a32(`${key}\u0000${encodedPk}`) % shardCount;
+}
+
+/** The shard of a row: by its table, or by table and key for a table the mapping shards by row. */
+export function shardOf(key: string, encodedPk: string, shardCount: number, rowSharded: boolean): number {
+  return rowSharded ? shardOfRow(key, encodedPk, shardCount) : shardOfTable(key, shardCount);
 }
 
 /** Two-digit shard label used in Redis hash tags, queue names and metrics: 7 → "07". */

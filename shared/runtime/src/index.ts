@@ -2,3 +2,4 @@ export * from './http.ts';
 export * from './lifecycle.ts';
 export * from './logger.ts';
 export * from './metrics.ts';
+export * from './periodic.ts';

@@ -1,10 +1,12 @@
 // The Elasticsearch connection. Sluice supports servers of major 8 and 9, each through the
 // @elastic/elasticsearch client of the same major (the 9.x client sends `compatible-with=9`, which an
 // 8.x server refuses). Everything Sluice sends goes through one narrow `request` function, so the rest
-// of the code does not depend on either client's typings.
+// of the code does not depend on either client's typings; its failures are EsRequestErrors
+// (request-errors.ts), never the client's own error classes.
 import { Client as Client9 } from '@elastic/elasticsearch';
 import { DependencyError } from '@sluice/core';
 import { Client as Client8 } from 'es8';
+import { EsRequestError, statusOfClientError } from './request-errors.ts';
 
 export interface EsAuth {
   apiKey?: string;
@@ -183,12 +185,16 @@ export async function openElastic(given: EsOptions): Promise<EsApi> {
       if (req.body !== undefined) params.body = req.body;
       if (req.bulkBody !== undefined) params.bulkBody = req.bulkBody;
       if (req.querystring !== undefined) params.querystring = req.querystring;
-      const response = await transport.request(params, {
-        meta: true,
-        ...(opts.ignore ? { ignore: opts.ignore } : {}),
-        ...(opts.signal ? { signal: opts.signal } : {}),
-      });
-      return { statusCode: response.statusCode ?? 0, body: response.body as T };
+      try {
+        const response = await transport.request(params, {
+          meta: true,
+          ...(opts.ignore ? { ignore: opts.ignore } : {}),
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        });
+        return { statusCode: response.statusCode ?? 0, body: response.body as T };
+      } catch (error) {
+        throw new EsRequestError(`${req.method} ${req.path}`, statusOfClientError(error), error);
+      }
     },
     close: () => client.close(),
   };

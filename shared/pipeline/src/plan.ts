@@ -2,20 +2,20 @@
 
 import type { BackupRow, DeadLetterInput, TableReset } from '@sluice/backup';
 import type { BufferEntry } from '@sluice/buffer';
-import { toEntry } from '@sluice/buffer';
 import {
   collapseByRow,
   type DecodedChange,
   type DecodeOutcome,
   ddlAction,
   type Mapping,
-  shardOfRow,
+  shardOf,
   shardOfTable,
   type TableMapping,
   type TableRoute,
   typeRow,
 } from '@sluice/core';
 import type { TableColumns } from '@sluice/sink';
+import { storedForms } from './records.ts';
 
 export interface ParsedMessage {
   offset: string;
@@ -200,9 +200,7 @@ export function planBatch(parsed: readonly ParsedMessage[], ctx: PlanContext): B
   plan.merged = merged;
   for (const change of newest) {
     const mapping = mappingOf.get(change) as TableMapping;
-    const shard = mapping.rowSharded
-      ? shardOfRow(change.tableKey, change.pk, ctx.shards)
-      : shardOfTable(change.tableKey, ctx.shards);
+    const shard = shardOf(change.tableKey, change.pk, ctx.shards, mapping.rowSharded);
     const row = typeRow(change, ctx.timeZone);
     if (change.data !== null) {
       for (const column in change.data) {
@@ -213,18 +211,12 @@ export function planBatch(parsed: readonly ParsedMessage[], ctx: PlanContext): B
         }
       }
     }
-    const json = row === null ? null : JSON.stringify(mapping.project(row));
+    const json = row === null ? '' : JSON.stringify(mapping.project(row));
     plan.records[change.op]++;
-    plan.entries.push(toEntry(change, shard, json));
-    plan.backupRows.push({
-      shard,
-      tableName: change.tableKey,
-      primaryKey: change.pk,
-      version: change.version,
-      op: change.op === 'delete' ? 'd' : 'u',
-      data: json,
-      sourceTs: change.sourceTs,
-    });
+    const { tableKey, pk, version, sourceTs, op } = change;
+    const { entry, backup } = storedForms({ tableKey, pk, version, sourceTs, op, json }, shard);
+    plan.entries.push(entry);
+    plan.backupRows.push(backup);
   }
   return plan;
 }

@@ -3,9 +3,9 @@
 // shard, when Redis is seen to have restarted (its run_id changed: an empty buffer), periodically as
 // a safety net, and on demand (`sluice recover`).
 import type { BackupRepository } from '@sluice/backup';
-import { type BufferWriter, encodeValue, recordField } from '@sluice/buffer';
+import { type BufferWriter, toEntry } from '@sluice/buffer';
 import type { Logger } from '@sluice/runtime';
-import type { Redis } from 'ioredis';
+import { stateOfBackupRow } from './records.ts';
 
 export interface RecoveryResult {
   scanned: number;
@@ -38,12 +38,10 @@ export class Recovery {
       if (rows.length === 0) break;
       result.scanned += rows.length;
       const upserted = await this.buffer.upsert(
-        rows.map((row) => ({
-          shard,
-          field: recordField(row.tableName, row.primaryKey),
-          version: row.version,
-          value: encodeValue(row.version, row.sourceTs, row.op === 'd' ? 'delete' : 'upsert', row.data ?? ''),
-        })),
+        rows.map((row) => {
+          const state = stateOfBackupRow(row);
+          return toEntry(state, shard, state.json);
+        }),
       );
       result.rebuffered += upserted.inserted + upserted.replaced;
       const last = rows[rows.length - 1];
@@ -65,12 +63,4 @@ export class Recovery {
     }
     return total;
   }
-}
-
-/** Redis's run_id changes when the server restarts; without persistence that means an empty buffer. */
-export async function redisRunId(redis: Redis): Promise<string> {
-  const info = await redis.info('server');
-  const match = /run_id:([0-9a-f]+)/.exec(info);
-  if (!match?.[1]) throw new Error('INFO server has no run_id');
-  return match[1];
 }

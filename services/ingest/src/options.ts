@@ -1,0 +1,62 @@
+// The ingest service's options step: public settings (valid each and together, config/load.ts) →
+// the ingest's own fully required options, derived once.
+import { type KafkaSecurity, kafkaSecurity, type SettingValues } from '@sluice/config';
+import type { IngestSettings } from './runner.ts';
+
+export const INGEST_HTTP_PORT = 9401;
+
+export interface IngestOptions {
+  runner: IngestSettings;
+  kafka: KafkaSecurity & {
+    brokers: string[];
+    clientId: string;
+    groupId: string;
+    sessionTimeoutMs: number;
+    topics: string[];
+    fromBeginning: boolean;
+    concurrency: number;
+    maxBatchMessages: number;
+  };
+  /** Backpressure: pause every partition at `high` pending records, resume at `low`. */
+  watermarks: { high: number; low: number; checkMs: number };
+  lagCheckMs: number;
+  http: { host: string; port: number; adminToken: string | undefined };
+  forceExitMs: number;
+}
+
+/** The database named in the metadata URL. */
+export function metaDatabase(url: string): string {
+  return decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
+}
+
+export function compileIngestOptions(settings: SettingValues): IngestOptions {
+  return {
+    runner: {
+      shards: settings.shards,
+      generation: settings.sourceGeneration,
+      maxRowBytes: settings.maxRowBytes,
+      timeZone: settings.sourceTimeZone,
+      applyResets: settings.sourceMysqlUrl !== undefined,
+      skipDatabases: [metaDatabase(settings.metaMysqlUrl)],
+    },
+    kafka: {
+      ...kafkaSecurity(settings),
+      brokers: settings.kafkaBrokers,
+      clientId: `${settings.kafkaClientId}-ingest`,
+      groupId: settings.kafkaGroup,
+      sessionTimeoutMs: settings.kafkaSessionTimeoutMs,
+      topics: settings.kafkaTopics,
+      fromBeginning: settings.kafkaFromBeginning,
+      concurrency: settings.parallelism,
+      maxBatchMessages: 10_000,
+    },
+    watermarks: { high: settings.highWatermark, low: settings.lowWatermark, checkMs: 1000 },
+    lagCheckMs: 5000,
+    http: {
+      host: settings.httpHost,
+      port: settings.httpPort ?? INGEST_HTTP_PORT,
+      adminToken: settings.adminToken,
+    },
+    forceExitMs: settings.drainTimeoutMs + 5000,
+  };
+}

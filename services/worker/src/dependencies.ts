@@ -1,0 +1,84 @@
+// What the worker connects to and builds on those connections, opened in order and each registering
+// its close with the lifecycle (closed in reverse): the metadata MySQL (migrated), Redis for the
+// buffer and locks, Redis for the BullMQ queues, Elasticsearch, and the source MySQL when set.
+import {
+  BackupRepository,
+  DeadLetterRepository,
+  SyncMonitorRepository,
+  TableResetRepository,
+} from '@sluice/backup';
+import type { RedisBuffer } from '@sluice/buffer';
+import { MysqlSourceRows } from '@sluice/checker';
+import { esIndexDefaults, loadMapping, type SettingValues } from '@sluice/config';
+import type { Mapping } from '@sluice/core';
+import type { FlushMetrics, Lifecycle, Logger } from '@sluice/runtime';
+import { type EsApi, IndexManager } from '@sluice/sink';
+import { bufferOn, openBufferRedis, openEs, openMetadata, openSourceMysql } from '@sluice/wiring';
+import type { Redis } from 'ioredis';
+import { FlushRunner } from './flush-runner.ts';
+import type { WorkerOptions } from './options.ts';
+import { TableResets } from './table-resets.ts';
+
+export interface WorkerDependencies {
+  mapping: Mapping;
+  redis: Redis;
+  queueRedis: Redis;
+  es: EsApi;
+  buffer: RedisBuffer;
+  backup: BackupRepository;
+  runner: FlushRunner;
+}
+
+export async function openWorkerDependencies(
+  settings: SettingValues,
+  options: WorkerOptions,
+  lifecycle: Lifecycle,
+  metrics: FlushMetrics,
+  logger: Logger,
+): Promise<WorkerDependencies> {
+  const mapping = loadMapping(settings.mappingFile, settings.esIndexPrefix);
+  const pool = await openMetadata(settings, lifecycle, logger);
+  const redis = await openBufferRedis(settings, lifecycle, { name: 'worker', writes: true, logger });
+  const queueRedis = await openBufferRedis(settings, lifecycle, {
+    name: 'worker-queues',
+    queues: true,
+    logger,
+  });
+  const es = await openEs(settings, lifecycle);
+  const source = await openSourceMysql(settings, lifecycle);
+
+  const buffer = bufferOn(redis, settings);
+  const backup = new BackupRepository(pool);
+  const deadLetters = new DeadLetterRepository(pool);
+  // TRUNCATE / DROP TABLE need to know which rows are gone: only with the source MySQL.
+  const resets = source
+    ? new TableResets(
+        {
+          resets: new TableResetRepository(pool),
+          rows: new MysqlSourceRows(source),
+          es,
+          mapping,
+          deadLetters,
+          metrics,
+          logger,
+        },
+        { shards: options.shards, bulkMaxBytes: options.flush.bulkMaxBytes },
+      )
+    : undefined;
+  const runner = new FlushRunner(
+    {
+      buffer,
+      backup,
+      deadLetters,
+      monitor: new SyncMonitorRepository(pool),
+      es,
+      indices: new IndexManager(es, esIndexDefaults(settings)),
+      mapping,
+      metrics,
+      logger,
+      ...(resets ? { resets } : {}),
+    },
+    options.flush,
+  );
+  return { mapping, redis, queueRedis, es, buffer, backup, runner };
+}

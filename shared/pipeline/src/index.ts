@@ -1,0 +1,3 @@
+export * from './plan.ts';
+export * from './records.ts';
+export * from './recovery.ts';

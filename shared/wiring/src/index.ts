@@ -1,0 +1,2 @@
+export * from './closers.ts';
+export * from './open.ts';
