@@ -30,6 +30,7 @@ class FakeRedis {
       [name]: async (...all: unknown[]) => {
         const script = name.replace(/^sluice_/, '');
         this.sent.push({ script, keys: all.slice(0, spec.numberOfKeys), args: all.slice(spec.numberOfKeys) });
+        if (this.replies.length === 0) throw new Error(`no reply left for ${script}`);
         return this.replies.shift();
       },
     });
