@@ -1,8 +1,20 @@
 // The Redis buffer. Ingest writes through upsert (compare-by-version); a flush reads with takeDue and
 // settles what it wrote with ack (compare-and-delete) or retryLater (backoff). No KEYS/SCAN anywhere:
 // each shard's pending index is a sorted set. No TTL: unsynced data stays until it is flushed.
+// The scripts' KEYS and ARGV come from args.ts; the methods here send them and decode the replies.
+import {
+  ackIfVersionArgs,
+  releaseDelayedArgs,
+  retryLaterArgs,
+  type ScriptCall,
+  takeDueArgs,
+  upsertIfNewerArgs,
+  type VersionedField,
+} from './args.ts';
 import { type BufferEntry, type BufferedRecord, decodeValue, type ShardKeys, shardKeys } from './layout.ts';
 import { installScripts, numbers, type RedisLike, type ScriptName } from './scripts.ts';
+
+export type { VersionedField };
 
 export interface BufferOptions {
   prefix: string;
@@ -22,11 +34,6 @@ export interface UpsertResult {
   replaced: number;
   /** Changes not newer than the buffered version. */
   refused: number;
-}
-
-export interface VersionedField {
-  field: string;
-  version: number;
 }
 
 export interface ShardStats {
@@ -76,24 +83,15 @@ export class RedisBuffer implements BufferWriter, ShardBuffer {
     return keys;
   }
 
+  private send(script: ScriptName, call: ScriptCall): Promise<unknown> {
+    return this.run[script](...call.keys, ...call.args);
+  }
+
   async upsert(entries: readonly BufferEntry[], now = Date.now()): Promise<UpsertResult> {
-    const byShard = new Map<number, BufferEntry[]>();
-    for (const entry of entries) {
-      const list = byShard.get(entry.shard);
-      if (list) list.push(entry);
-      else byShard.set(entry.shard, [entry]);
-    }
-    const calls: Array<Promise<unknown>> = [];
-    for (const [shard, list] of byShard) {
-      const { rec, pending } = this.keysOf(shard);
-      for (let i = 0; i < list.length; i += this.options.chunk) {
-        const args: Array<string | number> = [rec, pending, now];
-        for (const e of list.slice(i, i + this.options.chunk)) args.push(e.field, e.version, e.value);
-        calls.push(this.run.upsertIfNewer(...args));
-      }
-    }
+    const calls = upsertIfNewerArgs(entries, (shard) => this.keysOf(shard), now, this.options.chunk);
+    const replies = await Promise.all(calls.map((call) => this.send('upsertIfNewer', call)));
     const result: UpsertResult = { inserted: 0, replaced: 0, refused: 0 };
-    for (const reply of await Promise.all(calls)) {
+    for (const reply of replies) {
       const [inserted = 0, replaced = 0, refused = 0] = numbers(reply, 3, 'upsert-if-newer');
       result.inserted += inserted;
       result.replaced += replaced;
@@ -103,8 +101,7 @@ export class RedisBuffer implements BufferWriter, ShardBuffer {
   }
 
   async takeDue(shard: number, limit: number, now = Date.now()): Promise<BufferedRecord[]> {
-    const { rec, pending, delay } = this.keysOf(shard);
-    const reply = (await this.run.takeDue(rec, pending, delay, now, limit)) as string[];
+    const reply = (await this.send('takeDue', takeDueArgs(this.keysOf(shard), now, limit))) as string[];
     const out: BufferedRecord[] = [];
     for (let i = 0; i + 2 < reply.length; i += 3) {
       out.push(decodeValue(reply[i] as string, reply[i + 1] as string, Number(reply[i + 2])));
@@ -113,13 +110,10 @@ export class RedisBuffer implements BufferWriter, ShardBuffer {
   }
 
   async ack(shard: number, items: readonly VersionedField[]): Promise<{ deleted: number; kept: number }> {
-    const { rec, pending, delay, attempts } = this.keysOf(shard);
     let deleted = 0;
     let kept = 0;
-    for (let i = 0; i < items.length; i += this.options.chunk) {
-      const args: Array<string | number> = [rec, pending, delay, attempts];
-      for (const item of items.slice(i, i + this.options.chunk)) args.push(item.field, item.version);
-      const [d = 0, k = 0] = numbers(await this.run.ackIfVersion(...args), 2, 'ack-if-version');
+    for (const call of ackIfVersionArgs(this.keysOf(shard), items, this.options.chunk)) {
+      const [d = 0, k = 0] = numbers(await this.send('ackIfVersion', call), 2, 'ack-if-version');
       deleted += d;
       kept += k;
     }
@@ -127,10 +121,10 @@ export class RedisBuffer implements BufferWriter, ShardBuffer {
   }
 
   async releaseDelayed(shard: number, now = Date.now()): Promise<number> {
-    const { pending, delay } = this.keysOf(shard);
+    const call = releaseDelayedArgs(this.keysOf(shard), now, this.options.chunk);
     let released = 0;
     for (;;) {
-      const moved = Number(await this.run.releaseDelayed(pending, delay, now, this.options.chunk));
+      const moved = Number(await this.send('releaseDelayed', call));
       released += moved;
       if (moved < this.options.chunk) return released;
     }
@@ -141,20 +135,11 @@ export class RedisBuffer implements BufferWriter, ShardBuffer {
     items: readonly VersionedField[],
     now = Date.now(),
   ): Promise<Map<string, number>> {
-    const { rec, pending, delay, attempts } = this.keysOf(shard);
+    const backoff = { baseMs: this.options.retryBaseMs, maxMs: this.options.retryMaxMs };
+    const calls = retryLaterArgs(this.keysOf(shard), items, now, backoff, this.options.chunk);
     const out = new Map<string, number>();
-    for (let i = 0; i < items.length; i += this.options.chunk) {
-      const args: Array<string | number> = [
-        rec,
-        pending,
-        delay,
-        attempts,
-        now,
-        this.options.retryBaseMs,
-        this.options.retryMaxMs,
-      ];
-      for (const item of items.slice(i, i + this.options.chunk)) args.push(item.field, item.version);
-      const reply = (await this.run.retryLater(...args)) as Array<string | number>;
+    for (const call of calls) {
+      const reply = (await this.send('retryLater', call)) as Array<string | number>;
       for (let j = 0; j + 1 < reply.length; j += 2) out.set(String(reply[j]), Number(reply[j + 1]));
     }
     return out;
