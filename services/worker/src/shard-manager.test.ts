@@ -6,8 +6,8 @@ import { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, mock, test } from 'node:test';
 import { shardLabel } from '@sluice/core';
+import type { Recovery, RecoveryResult } from '@sluice/pipeline';
 import { createLogger, flushMetrics, Registry } from '@sluice/runtime';
-import type { Recovery, RecoveryResult } from './recovery.ts';
 import type { FlushScheduler, ShardJob } from './scheduler.ts';
 import { type Ownership, ShardManager } from './shard-manager.ts';
 
