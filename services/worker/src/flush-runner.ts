@@ -26,7 +26,7 @@ export interface FlushDeps {
   deadLetters: DeadLetterSink;
   monitor: SyncMonitorSink;
   es: EsApi;
-  indices: IndexManager;
+  indices: Pick<IndexManager, 'ensure'>;
   mapping: Mapping;
   metrics: FlushMetrics;
   logger: Logger;
