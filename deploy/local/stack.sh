@@ -9,10 +9,8 @@
 #
 # Components: mariadb redis zookeeper kafka elasticsearch canal, and es-compat (an Elasticsearch
 # of the other major, started only when named or with SLUICE_STACK_ES_COMPAT=1).
-set -euo pipefail
-
-REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-HERE=$REPO_DIR/deploy/local
+# shellcheck source=lib/preamble.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/preamble.sh"
 # shellcheck source=lib/common.sh
 . "$HERE/lib/common.sh"
 for f in "$HERE"/components/*.sh; do
