@@ -13,13 +13,17 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib/preamble.sh"
 # shellcheck source=lib/common.sh
 . "$HERE/lib/common.sh"
-for f in "$HERE"/components/*.sh; do
-  # shellcheck disable=SC1090
-  . "$f"
-done
+# shellcheck source=lib/elasticsearch.sh
+. "$HERE/lib/elasticsearch.sh"
 
 DEFAULT_COMPONENTS=(mariadb redis zookeeper kafka elasticsearch canal)
 ALL_COMPONENTS=("${DEFAULT_COMPONENTS[@]}" es-compat)
+
+# One file per component: components/<name>.sh.
+for c in "${ALL_COMPONENTS[@]}"; do
+  # shellcheck disable=SC1090
+  . "$HERE/components/$c.sh"
+done
 
 # step <component> <step>: runs one step of a component (the steps are described in lib/common.sh).
 # Each line names the function it runs, so a search for a component's function finds its caller.
