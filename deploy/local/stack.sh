@@ -9,26 +9,82 @@
 #
 # Components: mariadb redis zookeeper kafka elasticsearch canal, and es-compat (an Elasticsearch
 # of the other major, started only when named or with SLUICE_STACK_ES_COMPAT=1).
-set -euo pipefail
-
-REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-HERE=$REPO_DIR/deploy/local
+# shellcheck source=lib/preamble.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/preamble.sh"
 # shellcheck source=lib/common.sh
 . "$HERE/lib/common.sh"
-for f in "$HERE"/components/*.sh; do
-  # shellcheck disable=SC1090
-  . "$f"
-done
+# shellcheck source=lib/elasticsearch.sh
+. "$HERE/lib/elasticsearch.sh"
 
 DEFAULT_COMPONENTS=(mariadb redis zookeeper kafka elasticsearch canal)
 ALL_COMPONENTS=("${DEFAULT_COMPONENTS[@]}" es-compat)
 
-fn() { printf '%s_%s' "${1//-/_}" "$2"; }
-has_fn() { declare -F "$(fn "$1" "$2")" >/dev/null; }
-call() {
-  local comp=$1 what=$2
-  shift 2
-  "$(fn "$comp" "$what")" "$@"
+# One file per component: components/<name>.sh.
+for c in "${ALL_COMPONENTS[@]}"; do
+  # shellcheck disable=SC1090
+  . "$HERE/components/$c.sh"
+done
+
+# step <component> <step>: runs one step of a component (the steps are described in lib/common.sh).
+# Each line names the function it runs, so a search for a component's function finds its caller.
+# The two optional steps: a component without after_up has nothing to set up, and one without a
+# stop of its own is stopped by stop_pid.
+step() {
+  case $1.$2 in
+    mariadb.port) mariadb_port ;;
+    mariadb.fetch) mariadb_fetch ;;
+    mariadb.start) mariadb_start ;;
+    mariadb.ready) mariadb_ready ;;
+    mariadb.version) mariadb_version ;;
+    mariadb.after_up) mariadb_after_up ;;
+
+    redis.port) redis_port ;;
+    redis.fetch) redis_fetch ;;
+    redis.start) redis_start ;;
+    redis.ready) redis_ready ;;
+    redis.version) redis_version ;;
+
+    zookeeper.port) zookeeper_port ;;
+    zookeeper.fetch) zookeeper_fetch ;;
+    zookeeper.start) zookeeper_start ;;
+    zookeeper.ready) zookeeper_ready ;;
+    zookeeper.version) zookeeper_version ;;
+
+    kafka.port) kafka_port ;;
+    kafka.fetch) kafka_fetch ;;
+    kafka.start) kafka_start ;;
+    kafka.ready) kafka_ready ;;
+    kafka.version) kafka_version ;;
+    kafka.after_up) kafka_after_up ;;
+
+    elasticsearch.port) elasticsearch_port ;;
+    elasticsearch.fetch) elasticsearch_fetch ;;
+    elasticsearch.start) elasticsearch_start ;;
+    elasticsearch.ready) elasticsearch_ready ;;
+    elasticsearch.version) elasticsearch_version ;;
+    elasticsearch.stop) elasticsearch_stop ;;
+
+    canal.port) canal_port ;;
+    canal.fetch) canal_fetch ;;
+    canal.start) canal_start ;;
+    canal.ready) canal_ready ;;
+    canal.version) canal_version ;;
+    canal.stop) canal_stop ;;
+
+    es-compat.port) es_compat_port ;;
+    es-compat.fetch) es_compat_fetch ;;
+    es-compat.start) es_compat_start ;;
+    es-compat.ready) es_compat_ready ;;
+    es-compat.version) es_compat_version ;;
+    es-compat.stop) es_compat_stop ;;
+
+    *.after_up) ;;
+    *.stop) stop_pid "$1" ;;
+    *)
+      echo "stack.sh: component '$1' has no step '$2'" >&2
+      return 2
+      ;;
+  esac
 }
 
 valid_component() {
@@ -49,7 +105,7 @@ selected_components() {
   fi
 }
 
-is_up() { pid_of "$1" >/dev/null && call "$1" ready; }
+is_up() { pid_of "$1" >/dev/null && step "$1" ready; }
 
 # Start order matters only for canal (needs mariadb and kafka, and the topic made by kafka_after_up).
 up_one() {
@@ -60,16 +116,16 @@ up_one() {
   fi
   if pid_of "$comp" >/dev/null; then
     log "$comp has a live pid but does not answer: restarting it"
-    if has_fn "$comp" stop; then call "$comp" stop; else stop_pid "$comp"; fi
+    step "$comp" stop
   fi
-  call "$comp" fetch || return 1
-  if port_open "$(call "$comp" port)"; then
-    fail "$comp" "port $(call "$comp" port) is already taken by a process this stack did not start (stop that process, or move the stack with the SLUICE_STACK_*_PORT settings in deploy/local/lib/common.sh)"
+  step "$comp" fetch || return 1
+  if port_open "$(step "$comp" port)"; then
+    fail "$comp" "port $(step "$comp" port) is already taken by a process this stack did not start (stop that process, or move the stack with the SLUICE_STACK_*_PORT settings in deploy/local/lib/common.sh)"
     return 1
   fi
   mkdir -p "$STACK_DIR/$comp" "$RUN_DIR" "$LOG_DIR"
   log "$comp: starting"
-  call "$comp" start || {
+  step "$comp" start || {
     fail "$comp" "start command failed" "$(log_file "$comp")"
     return 1
   }
@@ -82,13 +138,11 @@ up_one() {
     fi
     return 1
   fi
-  if has_fn "$comp" after_up; then
-    call "$comp" after_up || {
-      fail "$comp" "setup after start failed" "$(log_file "$comp")"
-      return 1
-    }
-  fi
-  log "$comp up on port $(call "$comp" port) in $((SECONDS - t0))s"
+  step "$comp" after_up || {
+    fail "$comp" "setup after start failed" "$(log_file "$comp")"
+    return 1
+  }
+  log "$comp up on port $(step "$comp" port) in $((SECONDS - t0))s"
 }
 
 cmd_up() {
@@ -98,7 +152,7 @@ cmd_up() {
   # Fetch first (sequentially: Maven's local repository is shared), then start the independent
   # servers together and wait for each in order.
   for c in "${comps[@]}"; do
-    is_up "$c" || call "$c" fetch || exit 1
+    is_up "$c" || step "$c" fetch || exit 1
   done
   local pids=() names=()
   for c in "${comps[@]}"; do
@@ -135,7 +189,7 @@ cmd_down() {
     c=${comps[$i]}
     if pid_of "$c" >/dev/null; then
       log "stopping $c"
-      if has_fn "$c" stop; then call "$c" stop; else stop_pid "$c"; fi
+      step "$c" stop
     fi
     if [ "$wipe" -eq 1 ]; then
       wipe_dir "$c"
@@ -152,9 +206,9 @@ cmd_status() {
     pid=$(pid_of "$c" || true)
     state=down version=- mem=-
     if [ -n "$pid" ]; then
-      if call "$c" ready >/dev/null 2>&1; then
+      if step "$c" ready >/dev/null 2>&1; then
         state=up
-        version=$(call "$c" version 2>/dev/null || echo '?')
+        version=$(step "$c" version 2>/dev/null || echo '?')
       else
         state=starting
       fi
@@ -165,10 +219,10 @@ cmd_status() {
       [ "$first" -eq 1 ] || printf ','
       first=0
       printf '{"component":"%s","state":"%s","port":%s,"version":"%s","pid":"%s","rss":"%s"}' \
-        "$c" "$state" "$(call "$c" port)" "$version" "${pid:--}" "$mem"
+        "$c" "$state" "$(step "$c" port)" "$version" "${pid:--}" "$mem"
     else
       printf '%-14s %-9s port %-6s version %-12s pid %-8s rss %s\n' \
-        "$c" "$state" "$(call "$c" port)" "$version" "${pid:--}" "$mem"
+        "$c" "$state" "$(step "$c" port)" "$version" "${pid:--}" "$mem"
     fi
   done
   [ "$json" -eq 1 ] && printf ']\n'

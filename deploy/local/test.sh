@@ -5,13 +5,11 @@
 #   3. the real local stack up (both Elasticsearch majors), its settings exported
 #   4. one `node --test` run over unit, smoke, integration, end-to-end and chaos (short) tests
 # Extra arguments are passed to node --test (e.g. --test-name-pattern=...).
-set -euo pipefail
-REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=lib/preamble.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/preamble.sh"
 cd "$REPO_DIR"
 
-bash deploy/local/bootstrap.sh
-PATH="$(deploy/local/node.sh):$PATH"
-export PATH
+prepared_machine
 
 echo '[test] static checks: lint, types, circular imports' >&2
 npx biome check .

@@ -7,7 +7,8 @@
 #   $CACHE_DIR   (default ~/.cache/sluice)    downloads: Maven-resolved jars, zips, unpacked homes
 #   ~/.m2        Maven's local repository (so a second run fetches nothing)
 #
-# A component file deploy/local/components/<name>.sh defines:
+# A component file deploy/local/components/<name>.sh defines (a - in <name> is _ in the functions'
+# names), and stack.sh's step table names each of them:
 #   <name>_port        prints the main port
 #   <name>_fetch       downloads what it needs into $CACHE_DIR (idempotent, quick when done)
 #   <name>_start       writes its config under $STACK_DIR/<name>/ and starts in the background,
