@@ -25,6 +25,7 @@ shopt -s nullglob globstar
 files=(
   shared/*/src/**/*.test.ts
   services/*/src/**/*.test.ts
+  test/static/**/*.test.ts
   test/smoke/**/*.test.ts
   test/integration/**/*.test.ts
   test/e2e/**/*.test.ts

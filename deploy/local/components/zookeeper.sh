@@ -48,6 +48,8 @@ zk_4lw() {
 }
 
 # "ruok" answers imok even when the server failed to start serving; "srvr" does not.
-zookeeper_ready() { zk_4lw srvr 2>/dev/null | grep -q '^Zookeeper version'; }
+# The whole answer is read before it is matched: a reader that stops at the first line (grep -q) makes
+# the later writes fail with SIGPIPE, and under pipefail a healthy server would look down.
+zookeeper_ready() { [[ $(zk_4lw srvr 2>/dev/null) == 'Zookeeper version'* ]]; }
 
 zookeeper_version() { zk_4lw srvr | sed -n 's/^Zookeeper version: \([0-9.]*\).*/\1/p'; }

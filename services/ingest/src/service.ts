@@ -7,6 +7,7 @@ import { createRegistry, ingestMetrics, Lifecycle, type Logger, Periodic, startH
 import { fieldCapabilities, TableSchemas } from '@sluice/sink';
 import { KafkaSource, type KafkaSourceOptions } from '@sluice/source';
 import { bufferOn, openBufferRedis, openEs, openMetadata } from '@sluice/wiring';
+import { watermarkAction } from './backpressure.ts';
 import { compileIngestOptions } from './options.ts';
 import { IngestRunner } from './runner.ts';
 
@@ -14,17 +15,6 @@ export interface IngestHandle {
   lifecycle: Lifecycle;
   httpPort: number;
   stop(): Promise<void>;
-}
-
-/** Backpressure: what the consumer should do at this buffer depth (pause at high, resume at low). */
-export function watermarkAction(
-  paused: boolean,
-  pending: number,
-  marks: { high: number; low: number },
-): 'pause' | 'resume' | undefined {
-  if (!paused && pending >= marks.high) return 'pause';
-  if (paused && pending <= marks.low) return 'resume';
-  return undefined;
 }
 
 export async function startIngest(settings: SettingValues, logger: Logger): Promise<IngestHandle> {

@@ -2,7 +2,7 @@
 // only after the handler returned, i.e. after the changes are durable in Redis and the backup table.
 // A failing handler is retried with backoff while the partition waits (nothing is skipped), and
 // consumption can be paused as a whole (backpressure).
-import { backoffDelay, DependencyError, errorMessage } from '@sluice/core';
+import { backoffDelay, DependencyError, errorMessage, retry } from '@sluice/core';
 import {
   type Admin,
   type Consumer,
@@ -140,7 +140,9 @@ export class KafkaSource {
   private async pinStartOffsets(admin: Admin): Promise<void> {
     const { groupId, fromBeginning, logger } = this.options;
     for (const topic of this.options.topics) {
-      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      const [committed] = await untilCoordinated('fetch the group offsets', () =>
+        admin.fetchOffsets({ groupId, topics: [topic] }),
+      );
       const unset = new Set(
         (committed?.partitions ?? []).filter((p) => Number(p.offset) < 0).map((p) => p.partition),
       );
@@ -149,7 +151,9 @@ export class KafkaSource {
         .filter((p) => unset.has(p.partition))
         .map((p) => ({ partition: p.partition, offset: fromBeginning ? p.low : p.high }));
       try {
-        await admin.setOffsets({ groupId, topic, partitions });
+        await untilCoordinated('commit the start offsets', () =>
+          admin.setOffsets({ groupId, topic, partitions }),
+        );
         logger.info({ topic, partitions }, 'start offsets committed for the new consumer group');
       } catch (error) {
         // Another member is active: it resolved and will commit the start itself.
@@ -283,4 +287,26 @@ export class KafkaSource {
     await this.consumer.stop().catch(() => undefined);
     await this.consumer.disconnect();
   }
+}
+
+/**
+ * A group call on a broker that is still electing the group's coordinator fails with retriable errors
+ * (NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE) for a few seconds after the broker starts, longer than
+ * kafkajs's own retries wait. Retriable errors are retried for up to about 15 s; others (e.g. "the
+ * group has running instances") are thrown at once.
+ */
+function untilCoordinated<T>(what: string, call: () => Promise<T>): Promise<T> {
+  return retry(what, call, {
+    attempts: 8,
+    baseDelayMs: 500,
+    maxDelayMs: 4000,
+    shouldRetry: (error) => retriableKafkaError(error),
+  });
+}
+
+/** kafkajs marks errors `retriable`; when its own retries ran out, the one they ran out on decides. */
+export function retriableKafkaError(error: unknown): boolean {
+  const e = error as { name?: string; retriable?: boolean; cause?: unknown } | null;
+  if (e?.name === 'KafkaJSNumberOfRetriesExceeded') return retriableKafkaError(e.cause);
+  return e?.retriable === true;
 }
