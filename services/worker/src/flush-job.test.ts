@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { FencedError } from '@sluice/core';
-import { createLogger } from '@sluice/runtime';
+import { memoryLogger } from '@sluice/runtime';
 import { FlushJob, type ShardLocking } from './flush-job.ts';
 import type { FlushGuard, FlushSummary } from './flush-runner.ts';
 import type { LockOutcome } from './locks.ts';
 
-const quiet = createLogger('test', 'silent', new Writable({ write: (_c, _e, done) => done() }));
+const quiet = memoryLogger('silent').logger;
 const summary = { batches: 1 } as FlushSummary;
 
 /** A lock that is free (or held elsewhere) and hands the work a guard that runs the job's check. */

@@ -2,13 +2,12 @@
 // Elasticsearch that answers each document as the test says, and recorders for the backup, the dead
 // letters and sync_monitor. Every outcome must settle the buffer and the backup as the header says.
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import type { DeadLetterInput, FlushBatchReport, SettledRow } from '@sluice/backup';
 import type { BufferedRecord, ShardBuffer, VersionedField } from '@sluice/buffer';
 import { FencedError, Mapping } from '@sluice/core';
 import { parseDeadLetterRecord } from '@sluice/pipeline';
-import { createLogger, createRegistry, flushMetrics } from '@sluice/runtime';
+import { createRegistry, flushMetrics, memoryLogger } from '@sluice/runtime';
 import { type EsApi, type EsRequest, EsRequestError } from '@sluice/sink';
 import { type FlushDeps, type FlushGuard, FlushRunner } from './flush-runner.ts';
 
@@ -107,19 +106,9 @@ function harness(options: { batchSize?: number; maxRetry?: number; bulkMaxBytes?
   const deadLetters: DeadLetterInput[] = [];
   const reports: FlushBatchReport[] = [];
   const ensured: string[] = [];
-  const logs: Array<Record<string, unknown>> = [];
   let ensureError: Error | undefined;
   let monitorError: Error | undefined;
-  const logger = createLogger(
-    'test',
-    'debug',
-    new Writable({
-      write(chunk, _encoding, done) {
-        logs.push(JSON.parse(String(chunk)));
-        done();
-      },
-    }),
-  );
+  const { logger, lines: logs } = memoryLogger();
   const deps: FlushDeps = {
     buffer,
     backup: {

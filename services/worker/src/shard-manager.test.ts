@@ -3,11 +3,10 @@
 // mock.timers (the fence check and the retry are timers); promises settle with setImmediate.
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { Writable } from 'node:stream';
 import { afterEach, beforeEach, mock, test } from 'node:test';
 import { shardLabel } from '@sluice/core';
 import type { Recovery, RecoveryResult } from '@sluice/pipeline';
-import { createLogger, flushMetrics, Registry } from '@sluice/runtime';
+import { flushMetrics, memoryLogger, Registry } from '@sluice/runtime';
 import type { FlushScheduler, ShardJob } from './scheduler.ts';
 import { type Ownership, ShardManager } from './shard-manager.ts';
 
@@ -109,13 +108,7 @@ function harness(owned: number[], knobs: Knobs = {}) {
       return { scanned: outcome, rebuffered: outcome };
     },
   };
-  const lines: Array<{ level: string; msg: string }> = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(JSON.parse(String(chunk)));
-      done();
-    },
-  });
+  const { logger, lines } = memoryLogger('info');
   const metrics = flushMetrics(new Registry());
   const job: ShardJob = async () => {};
   const manager = new ShardManager({
@@ -124,7 +117,7 @@ function harness(owned: number[], knobs: Knobs = {}) {
     recovery: recovery as Recovery,
     job,
     metrics,
-    logger: createLogger('test', 'info', sink),
+    logger,
   });
   const ownedGauge = async () =>
     Object.fromEntries((await metrics.owned.get()).values.map((v) => [v.labels.shard, v.value]));

@@ -6,7 +6,7 @@
 //   {p:c:07}:delay     ZSET  field -> when a failed record may be retried (ms)
 //   {p:c:07}:attempts  HASH  field -> failed attempts
 //   {p:c:07}:lock      the shard's flush lock (Redlock, worker/locks.ts)
-import { type ChangeRecord, type Op, opCode, opOfCode, shardLabel } from '@sluice/core';
+import { type ChangeRecord, type Op, opCode, opOfCode, type RowState, shardLabel } from '@sluice/core';
 
 export interface ShardKeys {
   rec: string;
@@ -40,16 +40,9 @@ export function splitField(field: string): { tableKey: string; pk: string } {
   return { tableKey: field.slice(0, at), pk: field.slice(at + 1) };
 }
 
-/** What a flush needs to know about one buffered row. */
-export interface BufferedRecord {
+/** What a flush needs to know about one buffered row: its state, where it is and since when. */
+export interface BufferedRecord extends RowState {
   field: string;
-  tableKey: string;
-  pk: string;
-  version: number;
-  sourceTs: number;
-  op: Op;
-  /** The document as JSON text (empty for deletes). */
-  json: string;
   /** When the row was first buffered since its last flush (ms). */
   bufferedAt: number;
 }

@@ -53,3 +53,18 @@ export interface ChangeRecord {
 export function emptyRow(): Row {
   return Object.create(null) as Row;
 }
+
+/**
+ * A row's state at one version, as it is stored between ingest and flush: what the buffer holds for
+ * it, what its backup row keeps and what a flush writes (pipeline/records.ts turns it into each form).
+ */
+export interface RowState {
+  tableKey: string;
+  /** Encoded primary key: the document _id. */
+  pk: string;
+  version: number;
+  sourceTs: number;
+  op: Op;
+  /** The document as JSON text; empty for deletes. */
+  json: string;
+}

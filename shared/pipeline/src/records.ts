@@ -9,19 +9,9 @@
 // again. Every form keeps the version, so each way back goes through the compare-by-version upsert.
 import type { BackupRow } from '@sluice/backup';
 import { type BufferEntry, toEntry } from '@sluice/buffer';
-import { type Op, opCode, opOfCode } from '@sluice/core';
+import { opCode, opOfCode, type RowState } from '@sluice/core';
 
-/** A row's state at one version: what the buffer holds for it and what a flush writes. */
-export interface RowState {
-  tableKey: string;
-  /** Encoded primary key: the document _id. */
-  pk: string;
-  version: number;
-  sourceTs: number;
-  op: Op;
-  /** The document as JSON text; empty for deletes. */
-  json: string;
-}
+export type { RowState };
 
 /** The buffer entry and the backup row of a state, for a shard. */
 export function storedForms(state: RowState, shard: number): { entry: BufferEntry; backup: BackupRow } {

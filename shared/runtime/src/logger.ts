@@ -1,5 +1,6 @@
 // Logging: pino, JSON lines on stdout, child loggers bound to service, shard, table, batch. Anything
 // that looks like a credential is redacted before it is written.
+import { Writable } from 'node:stream';
 import { redactText } from '@sluice/core';
 import { type Logger, pino } from 'pino';
 
@@ -49,4 +50,16 @@ export function createLogger(service: string, level = 'info', destination?: Node
     },
     destination ?? pino.destination({ dest: 1, sync: false }),
   );
+}
+
+/** A logger that keeps its lines in memory (tests, and tools that report what was logged). */
+export function memoryLogger(level = 'debug'): { logger: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: createLogger('test', level, sink), lines };
 }

@@ -1,28 +1,12 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { afterEach, beforeEach, mock, test } from 'node:test';
-import { createLogger } from './logger.ts';
+import { memoryLogger } from './logger.ts';
 import { Periodic } from './periodic.ts';
 
 beforeEach(() => mock.timers.enable({ apis: ['setInterval'] }));
 afterEach(() => mock.timers.reset());
 
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-function memoryLogger() {
-  const lines: Array<Record<string, unknown>> = [];
-  const logger = createLogger(
-    'test',
-    'debug',
-    new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(JSON.parse(String(chunk)));
-        done();
-      },
-    }),
-  );
-  return { logger, lines };
-}
 
 test('a task runs every interval, never twice at once', async () => {
   const { logger } = memoryLogger();
