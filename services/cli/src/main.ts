@@ -1,5 +1,6 @@
 // `sluice` — the command line of Sluice. Settings come from SLUICE_* variables and/or --config.
 import { Command, Option } from 'commander';
+import { registerBackfillCommand } from './backfill.ts';
 import { registerCheckCommand } from './check.ts';
 import { registerConfigCommand } from './config-command.ts';
 import { registerDlqCommands } from './dlq.ts';
@@ -20,6 +21,7 @@ registerRecoverCommand(program);
 registerDlqCommands(program);
 registerConfigCommand(program);
 registerCheckCommand(program);
+registerBackfillCommand(program);
 registerLoadtestCommand(program);
 registerShardsCommand(program);
 

@@ -101,13 +101,22 @@ export class BackupRepository implements BackupWriter, BackupSettler {
       'INSERT IGNORE INTO source_tables (table_name, generation, topic, kafka_partition) VALUES (?, ?, ?, ?)',
       [tableName, generation, topic, partition],
     );
+    const place = await this.tablePlace(tableName, generation);
+    if (!place) throw new Error(`source_tables has no row for ${tableName} after inserting it`);
+    return place;
+  }
+
+  /** Where ingest first saw a table in a generation; undefined when it has not seen it yet. */
+  async tablePlace(
+    tableName: string,
+    generation: number,
+  ): Promise<{ topic: string; partition: number } | undefined> {
     const [rows] = await this.pool.query<RowDataPacket[]>(
       'SELECT topic, kafka_partition FROM source_tables WHERE table_name = ? AND generation = ?',
       [tableName, generation],
     );
     const row = rows[0];
-    if (!row) throw new Error(`source_tables has no row for ${tableName} after inserting it`);
-    return { topic: String(row.topic), partition: Number(row.kafka_partition) };
+    return row ? { topic: String(row.topic), partition: Number(row.kafka_partition) } : undefined;
   }
 
   async settle(shard: number, rows: readonly SettledRow[], state: 'synced' | 'dead'): Promise<number> {

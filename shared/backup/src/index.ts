@@ -4,5 +4,6 @@ export * from './chunk.ts';
 export * from './dead-letters.ts';
 export * from './migrate.ts';
 export * from './pool.ts';
+export * from './resync-jobs.ts';
 export * from './sync-monitor.ts';
 export * from './table-resets.ts';

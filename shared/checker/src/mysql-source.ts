@@ -111,7 +111,7 @@ export async function readTableDocuments(
  * Every value as Canal carries it: text, bytes (binary and spatial types) as ISO-8859-1 text, BIT as
  * a decimal number, ENUM as its 1-based index and SET as its bitmask.
  */
-function canalForm(types: ReadonlyMap<string, ColumnType>): TypeCast {
+export function canalForm(types: ReadonlyMap<string, ColumnType>): TypeCast {
   return (field, next) => {
     const type = types.get(field.name);
     if (type === undefined) return next();

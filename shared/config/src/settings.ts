@@ -227,6 +227,21 @@ export const SETTINGS = {
     'Pending records below which paused partitions resume.',
   ),
 
+  resyncChunkRows: setting(
+    'SLUICE_RESYNC_CHUNK_ROWS',
+    'resync.chunk_rows',
+    int(1),
+    1000,
+    'sluice backfill: rows per chunk (one read, one buffer write, one backup transaction, one checkpoint).',
+  ),
+  resyncMaxRowsPerSecond: setting(
+    'SLUICE_RESYNC_MAX_ROWS_PER_SECOND',
+    'resync.max_rows_per_second',
+    int(0),
+    0,
+    'sluice backfill: rows per second at most (0: no limit but the buffer high watermark, which a backfill waits below like ingest).',
+  ),
+
   metaMysqlUrl: setting(
     'SLUICE_META_MYSQL_URL',
     'meta.mysql_url',

@@ -1,1 +1,2 @@
+export * from './ends.ts';
 export * from './kafka.ts';

@@ -1,0 +1,2 @@
+export * from './resync.ts';
+export * from './rule.ts';
