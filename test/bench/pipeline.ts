@@ -10,12 +10,17 @@
 //      (the message's `es` = production time → bulk acknowledged), peak RSS of both services
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RedisBuffer } from '@sluice/buffer';
-import { openElastic } from '@sluice/sink';
-import { Redis } from 'ioredis';
-import { Kafka, logLevel } from 'kafkajs';
-import { deleteIndicesByPrefix } from '../support/elastic.ts';
+import { deleteIndicesByPrefix, openEs } from '../support/elastic.ts';
+import { createTopic, deleteTopic, kafkaClient } from '../support/kafka.ts';
 import { createTestDatabase } from '../support/mysql.ts';
-import { SERVICE_NODE_OPTIONS, type ServiceProcess, startService, sumSamples } from '../support/services.ts';
+import { deleteKeys, openRedis } from '../support/redis.ts';
+import {
+  metricsText,
+  SERVICE_NODE_OPTIONS,
+  type ServiceProcess,
+  startService,
+  sumSamples,
+} from '../support/services.ts';
 import { stack } from '../support/stack.ts';
 import { uniqueName, waitFor } from '../support/wait.ts';
 import { flatMessageSource } from './flat-messages.ts';
@@ -37,8 +42,8 @@ const s = stack();
 const id = uniqueName('bench').toLowerCase();
 const topic = `bench.${id}`;
 const database = `bench_${id}`;
-const kafka = new Kafka({ clientId: 'sluice-bench', brokers: s.kafkaBrokers, logLevel: logLevel.NOTHING });
-const redis = new Redis(s.redisUrl);
+const kafka = kafkaClient('sluice-bench');
+const redis = openRedis();
 const meta = await createTestDatabase();
 const env: Record<string, string> = {
   SLUICE_KAFKA_TOPICS: topic,
@@ -101,10 +106,6 @@ async function committed(group: string): Promise<number> {
   } finally {
     await admin.disconnect();
   }
-}
-
-async function metrics(port: number): Promise<string> {
-  return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
 }
 
 async function baseline(total: number): Promise<number> {
@@ -195,13 +196,7 @@ async function redisUsedMemory(): Promise<number> {
 }
 
 try {
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({
-    topics: [{ topic, numPartitions: settings.partitions, replicationFactor: 1 }],
-    waitForLeaders: true,
-  });
-  await admin.disconnect();
+  await createTopic(topic, settings.partitions);
 
   say(`A. producing ${settings.messages} messages, then consuming them with kafkajs and discarding them`);
   const loaded = await produce(settings.messages);
@@ -252,7 +247,7 @@ try {
     await drain.stop();
     const worker = await startService('bench-worker', 'worker', env);
     services.push(worker);
-    const ingestBefore = sumSamples(await metrics(ingest.httpPort), 'sluice_ingest_messages_total');
+    const ingestBefore = sumSamples(await metricsText(ingest), 'sluice_ingest_messages_total');
     const steady = await peakRss(worker.child.pid as number, () =>
       peakRss(ingest.child.pid as number, async () => {
         const sent = await produce(settings.rate * settings.seconds, settings.rate);
@@ -277,9 +272,8 @@ try {
     );
     const sent = steady.value.value;
     const ideal = idealWrites(sent.produced, settings.rate, settings.windowMs);
-    const workerText = await metrics(worker.httpPort);
-    const ingested =
-      sumSamples(await metrics(ingest.httpPort), 'sluice_ingest_messages_total') - ingestBefore;
+    const workerText = await metricsText(worker);
+    const ingested = sumSamples(await metricsText(ingest), 'sluice_ingest_messages_total') - ingestBefore;
     const written = sumSamples(workerText, 'sluice_flush_docs_total', { result: 'written' });
     const quantile = (q: string) =>
       sumSamples(workerText, 'sluice_sync_latency_recent_seconds', { quantile: q });
@@ -324,15 +318,10 @@ ${row('peak RSS ingest / worker', `${Math.round(Math.max(ingestRun.peakMiB, stea
   }
 } finally {
   await Promise.all(services.map((service) => service.stop().catch(() => service.kill9())));
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-  await admin.disconnect();
-  for await (const keys of redis.scanStream({ match: `{${id}:*`, count: 1000 })) {
-    if ((keys as string[]).length) await redis.del(...(keys as string[]));
-  }
+  await deleteTopic(topic);
+  await deleteKeys(redis, id);
   await redis.quit();
-  const es = await openElastic({ url: s.esUrl, major: 'auto', requestTimeoutMs: 30_000 });
+  const es = await openEs();
   await deleteIndicesByPrefix(es, env.SLUICE_ES_INDEX_PREFIX as string).catch(() => undefined);
   await es.close();
   await meta.drop();

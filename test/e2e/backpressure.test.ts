@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { runWorkload, WORKLOAD_TABLES } from '@sluice/loadgen';
 import { createPipeline, type Pipeline } from '../support/pipeline.ts';
-import { metricSum, type ServiceProcess } from '../support/services.ts';
+import { ingestStatus, metricSum, type ServiceProcess } from '../support/services.ts';
 import { waitFor } from '../support/wait.ts';
 
 let pipeline: Pipeline;
@@ -24,12 +24,7 @@ after(async () => {
   await pipeline?.close();
 });
 
-async function pending(): Promise<number> {
-  const status = (await (await fetch(`http://127.0.0.1:${ingest.httpPort}/status`)).json()) as {
-    pending: number;
-  };
-  return status.pending;
-}
+const pending = async () => (await ingestStatus(ingest)).pending;
 
 test('ingest pauses above the high watermark and resumes below the low one; nothing is lost', async () => {
   await runWorkload({
@@ -62,11 +57,9 @@ test('ingest pauses above the high watermark and resumes below the low one; noth
     hotShare: 0,
     zipfS: 0.3,
   });
-  const lag = await waitFor('the lag of the changes made while paused', async () => {
-    const value = await metricSum(ingest.httpPort, 'sluice_consumer_lag');
-    return value >= 500 ? value : undefined;
-  });
-  assert.ok(lag >= 500, `the rest waits in Kafka (lag ${lag})`);
+  await waitFor('the rest to wait in Kafka: a lag of the changes made while paused', async () =>
+    (await metricSum(ingest.httpPort, 'sluice_consumer_lag')) >= 500 ? true : undefined,
+  );
   assert.equal(await pending(), atPause, 'nothing more is buffered while paused');
 
   await pipeline.start('worker');

@@ -4,7 +4,7 @@
 // equal to the table.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise';
+import type { Connection } from 'mysql2/promise';
 import { createPipeline, type Pipeline } from '../support/pipeline.ts';
 import { metricSum, type ServiceProcess } from '../support/services.ts';
 import { waitFor } from '../support/wait.ts';
@@ -12,7 +12,6 @@ import { waitFor } from '../support/wait.ts';
 let pipeline: Pipeline;
 let ingest: ServiceProcess;
 let db: Connection;
-let meta: Connection;
 
 before(async () => {
   pipeline = await createPipeline({
@@ -25,23 +24,17 @@ before(async () => {
       },
     }),
   });
-  db = await mysql.createConnection(pipeline.sourceUrl.replace(/\/[^/]*$/, '/'));
-  await db.query(`CREATE DATABASE \`${pipeline.database}\``);
-  await db.changeUser({ database: pipeline.database });
-  meta = await mysql.createConnection(pipeline.metaUrl);
+  db = await pipeline.openSource();
   ingest = await pipeline.start('ingest');
 });
 
 after(async () => {
   await db?.end();
-  await meta?.end();
   await pipeline?.close();
 });
 
 async function deadLetters(): Promise<Array<{ reason: string; table_name: string; detail: string }>> {
-  const [rows] = await meta.query<RowDataPacket[]>(
-    'SELECT reason, table_name, detail FROM dead_letter ORDER BY id',
-  );
+  const rows = await pipeline.queryMeta('SELECT reason, table_name, detail FROM dead_letter ORDER BY id');
   return rows as Array<{ reason: string; table_name: string; detail: string }>;
 }
 
@@ -58,10 +51,9 @@ async function docCount(table: string): Promise<number> {
 /** Waits until ingest has applied the table's TRUNCATE / DROP (its fence is written with the batch). */
 async function fenceOf(table: string): Promise<void> {
   await waitFor(`the fence of ${table}`, async () => {
-    const [rows] = await meta.query<RowDataPacket[]>(
-      'SELECT fence_ts FROM table_fences WHERE table_name = ?',
-      [`${pipeline.database}.${table}`],
-    );
+    const rows = await pipeline.queryMeta('SELECT fence_ts FROM table_fences WHERE table_name = ?', [
+      `${pipeline.database}.${table}`,
+    ]);
     return rows.length > 0 ? true : undefined;
   });
 }
@@ -171,10 +163,9 @@ test('a table whose policy keeps its documents keeps them through TRUNCATE and D
   await ddlSeen('ERASE', 'kept');
   await new Promise((resolve) => setTimeout(resolve, 7000)); // two flush windows: a sweep would have run
   assert.equal(await docCount('kept'), 11, 'the documents stay after DROP TABLE too');
-  const [fences] = await meta.query<RowDataPacket[]>(
-    'SELECT table_name FROM table_fences WHERE table_name = ?',
-    [`${pipeline.database}.kept`],
-  );
+  const fences = await pipeline.queryMeta('SELECT table_name FROM table_fences WHERE table_name = ?', [
+    `${pipeline.database}.kept`,
+  ]);
   assert.deepEqual(fences, [], 'a kept table gets no fence');
   await worker.stop('SIGTERM');
 });

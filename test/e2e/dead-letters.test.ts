@@ -2,7 +2,7 @@
 // keeps flowing, and after the operator fixes the cause `sluice dlq replay` applies it.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import mysql, { type Connection } from 'mysql2/promise';
+import type { Connection } from 'mysql2/promise';
 import { runSluice } from '../support/cli.ts';
 import { createPipeline, type Pipeline } from '../support/pipeline.ts';
 import type { ServiceProcess } from '../support/services.ts';
@@ -21,9 +21,7 @@ before(async () => {
   });
   await pipeline.start('ingest');
   worker = await pipeline.start('worker');
-  db = await mysql.createConnection(pipeline.sourceUrl.replace(/\/[^/]*$/, '/'));
-  await db.query(`CREATE DATABASE \`${pipeline.database}\``);
-  await db.changeUser({ database: pipeline.database });
+  db = await pipeline.openSource();
 });
 
 after(async () => {

@@ -1,26 +1,21 @@
 // Several ingest replicas in one consumer group, scaled under load: two share the topic's partitions,
 // one leaves on SIGTERM (its partitions move to the other), a third joins. Every change arrives once
-// in the right order: the tables equal their indices, and only the DDL is dead-lettered.
+// in the right order: the tables equal their indices, and nothing is dead-lettered.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { runWorkload, WORKLOAD_TABLES } from '@sluice/loadgen';
-import { type Admin, AssignerProtocol, Kafka, logLevel } from 'kafkajs';
-import mysql from 'mysql2/promise';
+import type { Admin } from 'kafkajs';
+import { groupAssignment, kafkaClient } from '../support/kafka.ts';
 import { createPipeline, type Pipeline } from '../support/pipeline.ts';
 import { metricSum } from '../support/services.ts';
 import { stack } from '../support/stack.ts';
-import { waitFor } from '../support/wait.ts';
 
 let pipeline: Pipeline;
 let admin: Admin;
 
 before(async () => {
   pipeline = await createPipeline();
-  admin = new Kafka({
-    clientId: 'sluice-test',
-    brokers: stack().kafkaBrokers,
-    logLevel: logLevel.NOTHING,
-  }).admin();
+  admin = kafkaClient().admin();
   await admin.connect();
 });
 
@@ -30,17 +25,8 @@ after(async () => {
 });
 
 /** Partitions of the topic held by each member of the group, once the group is stable. */
-async function assignment(members: number): Promise<number[][]> {
-  return waitFor(`the group to be stable with ${members} member(s)`, async () => {
-    const { groups } = await admin.describeGroups([pipeline.env.SLUICE_KAFKA_GROUP as string]);
-    const group = groups[0];
-    if (group?.state !== 'Stable' || group.members.length !== members) return undefined;
-    return group.members.map((member) => {
-      const decoded = AssignerProtocol.MemberAssignment.decode(member.memberAssignment);
-      return decoded?.assignment[stack().kafkaTopic] ?? [];
-    });
-  });
-}
+const assignment = (members: number) =>
+  groupAssignment(admin, pipeline.env.SLUICE_KAFKA_GROUP as string, stack().kafkaTopic, members);
 
 test('ingest replicas share the partitions and hand them over when scaled down and up under load; converges', async () => {
   const topicPartitions = (await admin.fetchTopicOffsets(stack().kafkaTopic)).length;
@@ -80,13 +66,8 @@ test('ingest replicas share the partitions and hand them over when scaled down a
     (await metricSum(b.httpPort, 'sluice_ingest_messages_total')) +
     (await metricSum(c.httpPort, 'sluice_ingest_messages_total'));
   assert.ok(consumed > 0, 'the remaining replicas consumed the changes');
-  const meta = await mysql.createConnection(pipeline.metaUrl);
-  try {
-    const [rows] = await meta.query(
-      'SELECT stage, reason, table_name, LEFT(detail, 300) AS detail FROM dead_letter LIMIT 5',
-    );
-    assert.deepEqual(rows, [], 'nothing was dead-lettered (CREATE TABLE has nothing to apply)');
-  } finally {
-    await meta.end();
-  }
+  const rows = await pipeline.queryMeta(
+    'SELECT stage, reason, table_name, LEFT(detail, 300) AS detail FROM dead_letter LIMIT 5',
+  );
+  assert.deepEqual(rows, [], 'nothing was dead-lettered (CREATE TABLE has nothing to apply)');
 });

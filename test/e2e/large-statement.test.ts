@@ -3,7 +3,6 @@
 // 64 MiB, and Sluice must apply such a message whole.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import mysql from 'mysql2/promise';
 import { createPipeline, type Pipeline } from '../support/pipeline.ts';
 
 let pipeline: Pipeline;
@@ -19,10 +18,8 @@ after(async () => {
 });
 
 test('a single INSERT of about 8 MiB of rows arrives whole', async () => {
-  const db = await mysql.createConnection(pipeline.sourceUrl.replace(/\/[^/]*$/, '/'));
+  const db = await pipeline.openSource();
   try {
-    await db.query(`CREATE DATABASE \`${pipeline.database}\``);
-    await db.changeUser({ database: pipeline.database });
     await db.query('CREATE TABLE wide (id INT PRIMARY KEY, body TEXT NOT NULL)');
     const rows = Array.from({ length: 2000 }, (_, i) => [i + 1, `${i}:${'w'.repeat(4000)}`]);
     await db.query('INSERT INTO wide (id, body) VALUES ?', [rows]);

@@ -3,21 +3,19 @@
 // ACL), secrets given as files, an admin token; and no secret ever in a log line, an error, /metrics,
 // /status or the output of `sluice`.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import zookeeper from 'node-zookeeper-client';
 import { runSluice } from '../support/cli.ts';
 import { createPipeline, type Pipeline } from '../support/pipeline.ts';
-import type { ServiceProcess } from '../support/services.ts';
+import { type OwnRedis, startRedisServer } from '../support/redis.ts';
+import { type ServiceProcess, serviceGet } from '../support/services.ts';
 import { stack } from '../support/stack.ts';
-import { uniqueName, waitFor } from '../support/wait.ts';
-import { call, connectZk } from '../support/zk.ts';
+import { uniqueName } from '../support/wait.ts';
+import { call, clusterRoot, connectZk } from '../support/zk.ts';
 
 const secrets = {
   redis: `redis-pw-${uniqueName('s')}`,
@@ -26,7 +24,7 @@ const secrets = {
   zk: `zk-pw-${uniqueName('s')}`,
   admin: `admin-token-${uniqueName('s')}`,
 };
-let redisServer: ChildProcess;
+let redisServer: OwnRedis;
 let pipeline: Pipeline;
 let ingest: ServiceProcess;
 let worker: ServiceProcess;
@@ -34,53 +32,10 @@ let env: Record<string, string>;
 const mysqlUser = uniqueName('sec').slice(0, 30);
 const outputs: string[] = [];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 before(async () => {
   // A Redis of this test's own that refuses clients without the password.
-  const port = await freePort();
-  redisServer = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--requirepass',
-      secrets.redis,
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-    ],
-    {
-      stdio: 'ignore',
-    },
-  );
+  redisServer = await startRedisServer([], { password: secrets.redis });
   pipeline = await createPipeline();
-  await waitFor('the private Redis', async () => {
-    const probe = new Redis({
-      port,
-      host: '127.0.0.1',
-      password: secrets.redis,
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-    });
-    probe.on('error', () => undefined);
-    try {
-      await probe.connect();
-      return (await probe.ping()) === 'PONG' ? true : undefined;
-    } finally {
-      probe.disconnect();
-    }
-  });
 
   // A MySQL user with its own password, owning the metadata database.
   const metaDb = new URL(pipeline.metaUrl).pathname.slice(1);
@@ -101,7 +56,7 @@ before(async () => {
   const s = stack();
   env = {
     SLUICE_REDIS_URL: '',
-    SLUICE_REDIS_URL_FILE: file('redis-url', `redis://:${secrets.redis}@127.0.0.1:${port}`),
+    SLUICE_REDIS_URL_FILE: file('redis-url', redisServer.url),
     SLUICE_META_MYSQL_URL: '',
     SLUICE_META_MYSQL_URL_FILE: file('meta-url', meta.toString()),
     SLUICE_ES_API_KEY_FILE: file('es-key', secrets.es),
@@ -122,24 +77,23 @@ before(async () => {
 
 after(async () => {
   await pipeline?.close();
-  redisServer?.kill('SIGTERM');
+  await redisServer?.stop();
   const admin = await mysql.createConnection(stack().metaMysqlUrl);
   await admin.query(`DROP USER IF EXISTS '${mysqlUser}'@'127.0.0.1'`);
   await admin.end();
 });
 
 test('changes flow through authenticated connections (Redis password, MySQL user, Kafka SASL, API key)', async () => {
-  const db = await mysql.createConnection(pipeline.sourceUrl.replace(/\/[^/]*$/, '/'));
-  await db.query(`CREATE DATABASE \`${pipeline.database}\``);
-  await db.query(`CREATE TABLE \`${pipeline.database}\`.t (id INT PRIMARY KEY, v VARCHAR(20))`);
-  await db.query(`INSERT INTO \`${pipeline.database}\`.t VALUES (1, 'secret-free')`);
+  const db = await pipeline.openSource();
+  await db.query('CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))');
+  await db.query("INSERT INTO t VALUES (1, 'secret-free')");
   await db.end();
   const [diff] = await pipeline.waitConverged(['t']);
   assert.equal(diff?.docs, 1);
 });
 
 test('ZooKeeper nodes of the cluster carry a digest ACL: unreadable without the credentials', async () => {
-  const root = `/sluice/${pipeline.env.SLUICE_CLUSTER}`;
+  const root = clusterRoot(pipeline.env.SLUICE_CLUSTER as string);
   const anonymous = await connectZk();
   try {
     await assert.rejects(
@@ -180,7 +134,7 @@ test('admin actions need the bearer token', async () => {
 test('no secret appears in logs, errors, /metrics, /status or sluice output', async () => {
   for (const service of [ingest, worker]) {
     for (const path of ['/metrics', '/status', '/health/ready']) {
-      outputs.push(await (await fetch(`http://127.0.0.1:${service.httpPort}${path}`)).text());
+      outputs.push(await (await serviceGet(service, path)).text());
     }
   }
   const cliEnv = { ...pipeline.env, ...env };
@@ -199,7 +153,7 @@ test('no secret appears in logs, errors, /metrics, /status or sluice output', as
   const badRedis = await runSluice(['worker'], {
     ...cliEnv,
     SLUICE_REDIS_URL_FILE: '',
-    SLUICE_REDIS_URL: `redis://:${secrets.redis}-x@127.0.0.1:${new URL(readFileSync(env.SLUICE_REDIS_URL_FILE as string, 'utf8').trim()).port}`,
+    SLUICE_REDIS_URL: `redis://:${secrets.redis}-x@127.0.0.1:${redisServer.port}`,
   });
   assert.equal(badRedis.code, 3, badRedis.stderr);
   const badKafka = await runSluice(['ingest'], {

@@ -2,25 +2,14 @@
 // names the dependency and its address, never its password (exit 3); so does a Redis that could evict
 // buffered changes.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { type AddressInfo, createServer } from 'node:net';
 import { test } from 'node:test';
 import { checkNoEviction } from '@sluice/buffer';
 import { Redis } from 'ioredis';
 import { runSluice } from '../support/cli.ts';
-import { stack } from '../support/stack.ts';
-import { waitFor } from '../support/wait.ts';
+import { startRedisServer } from '../support/redis.ts';
+import { stackConnectionEnv } from '../support/stack.ts';
 
-function baseEnv(): Record<string, string> {
-  const s = stack();
-  return {
-    SLUICE_KAFKA_BROKERS: s.kafkaBrokers.join(','),
-    SLUICE_REDIS_URL: s.redisUrl,
-    SLUICE_ES_URL: s.esUrl,
-    SLUICE_META_MYSQL_URL: s.metaMysqlUrl,
-    SLUICE_HTTP_PORT: '0',
-  };
-}
+const baseEnv = () => ({ ...stackConnectionEnv(), SLUICE_HTTP_PORT: '0' });
 
 test('an invalid setting stops the service at start, naming the setting and the value', async () => {
   for (const command of ['ingest', 'worker']) {
@@ -63,44 +52,8 @@ test('an unreachable dependency is named with its address, and its password is n
   }
 });
 
-/** A Redis of its own (Debian's redis-server, as in the stack) with the given extra arguments. */
-async function ownRedis(args: string[]): Promise<{ url: string; stop(): Promise<void> }> {
-  const port = await new Promise<number>((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args],
-    { stdio: 'ignore' },
-  );
-  const url = `redis://127.0.0.1:${port}`;
-  await waitFor('the test Redis to answer', async () => {
-    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    redis.on('error', () => undefined);
-    try {
-      await redis.connect();
-      return (await redis.ping()) === 'PONG' ? true : undefined;
-    } catch {
-      return undefined;
-    } finally {
-      redis.disconnect();
-    }
-  });
-  return {
-    url,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
-}
-
 test('a Redis that may evict keys is refused at start, naming the policy (exit 3)', async () => {
-  const redis = await ownRedis(['--maxmemory', '64mb', '--maxmemory-policy', 'allkeys-lru']);
+  const redis = await startRedisServer(['--maxmemory', '64mb', '--maxmemory-policy', 'allkeys-lru']);
   try {
     for (const command of ['ingest', 'worker']) {
       const result = await runSluice([command], { ...baseEnv(), SLUICE_REDIS_URL: redis.url });

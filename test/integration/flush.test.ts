@@ -3,34 +3,26 @@
 import assert from 'node:assert/strict';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
-import {
-  BackupRepository,
-  DeadLetterRepository,
-  migrate,
-  openPool,
-  type Pool,
-  SyncMonitorRepository,
-} from '@sluice/backup';
+import { BackupRepository, DeadLetterRepository, type Pool, SyncMonitorRepository } from '@sluice/backup';
 import { encodeValue, RedisBuffer, recordField } from '@sluice/buffer';
 import { FencedError, Mapping, shardOfTable } from '@sluice/core';
 import { createLogger, createRegistry, flushMetrics } from '@sluice/runtime';
-import { type EsApi, EsRequestError, IndexManager, openElastic } from '@sluice/sink';
+import { type EsApi, EsRequestError, IndexManager } from '@sluice/sink';
 import { FlushRunner } from '@sluice/worker';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { RowDataPacket } from 'mysql2/promise';
-import { deleteIndicesByPrefix } from '../support/elastic.ts';
-import { createTestDatabase } from '../support/mysql.ts';
+import { openEs, uniqueIndexPrefix } from '../support/elastic.ts';
+import { type Backends, openBackends } from '../support/integration.ts';
 import { stack } from '../support/stack.ts';
-import { uniqueName } from '../support/wait.ts';
 
+let backends: Backends;
 let redis: Redis;
 let pool: Pool;
-let drop: () => Promise<void>;
 let es: EsApi;
 let buffer: RedisBuffer;
 let backup: BackupRepository;
 let runner: FlushRunner;
-const prefix = `${uniqueName('flush').toLowerCase()}-`;
+const prefix = uniqueIndexPrefix('flush');
 const table = 'shop.items';
 const mapping = new Mapping(
   { tables: { 'shop.items': { mappings: { properties: { qty: { type: 'integer' } } } } } },
@@ -71,24 +63,16 @@ function flushRunner(options: { es: EsApi; indicesVia?: EsApi; buffer: RedisBuff
 }
 
 before(async () => {
-  redis = new Redis(stack().redisUrl);
-  const db = await createTestDatabase();
-  drop = db.drop;
-  pool = await openPool(db.url);
-  await migrate(pool);
-  es = await openElastic({ url: stack().esUrl, major: 'auto', requestTimeoutMs: 30_000 });
+  backends = await openBackends(prefix);
+  ({ redis, es } = backends);
+  pool = backends.meta.pool;
   buffer = new RedisBuffer(redis, { prefix, cluster: 't', shards: 16, retryBaseMs: 1000 });
   backup = new BackupRepository(pool);
   runner = flushRunner({ es, buffer, maxRetry: 1 });
 });
 
 after(async () => {
-  await buffer.clear();
-  await deleteIndicesByPrefix(es, prefix);
-  await es.close();
-  await redis.quit();
-  await pool.end();
-  await drop();
+  await backends?.close();
 });
 
 async function put(pk: string, version: number, doc: Record<string, unknown> | null): Promise<void> {
@@ -192,7 +176,7 @@ test('a fenced flush writes nothing more and leaves the records buffered', async
 });
 
 test('Elasticsearch unreachable: the records stay buffered with a backoff, nothing is lost', async () => {
-  const down = await openElastic({ url: stack().esUrl, major: 'auto', requestTimeoutMs: 30_000 });
+  const down = await openEs();
   const broken: EsApi = {
     ...down,
     major: down.major,
@@ -250,7 +234,7 @@ async function esGate(): Promise<{ url: string; open(): Promise<void>; close(): 
 
 test('regression: once Elasticsearch answers again, records put aside after a connection failure are retried at once, not after their backoff', async () => {
   const gate = await esGate();
-  const viaGate = await openElastic({ url: gate.url, major: 'auto', requestTimeoutMs: 5000, maxRetries: 0 });
+  const viaGate = await openEs(gate.url, { requestTimeoutMs: 5000, maxRetries: 0 });
   // A backoff far longer than the test: only the early release can make the record due.
   const slowBuffer = new RedisBuffer(redis, { prefix, cluster: 'gate', shards: 16, retryBaseMs: 600_000 });
   const gated = flushRunner({ es: viaGate, buffer: slowBuffer, maxRetry: 0 });

@@ -1,20 +1,17 @@
 // Recovery from the backup table against real Redis and MySQL, in process and through `sluice recover`.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { BackupRepository, migrate, openPool, type Pool } from '@sluice/backup';
+import { BackupRepository } from '@sluice/backup';
 import { encodeValue, RedisBuffer, recordField } from '@sluice/buffer';
 import { Recovery } from '@sluice/pipeline';
 import { createLogger } from '@sluice/runtime';
-import { Redis } from 'ioredis';
 import { runSluice } from '../support/cli.ts';
-import { createTestDatabase } from '../support/mysql.ts';
-import { stack } from '../support/stack.ts';
+import { type Backends, openBackends } from '../support/integration.ts';
+import { openMetaDatabase } from '../support/mysql.ts';
+import { stackConnectionEnv } from '../support/stack.ts';
 import { uniqueName } from '../support/wait.ts';
 
-let redis: Redis;
-let pool: Pool;
-let metaUrl: string;
-let drop: () => Promise<void>;
+let backends: Backends;
 let buffer: RedisBuffer;
 let backup: BackupRepository;
 const prefix = uniqueName('rec');
@@ -30,21 +27,13 @@ const row = (shard: number, pk: string, version: number) => ({
 });
 
 before(async () => {
-  redis = new Redis(stack().redisUrl);
-  const db = await createTestDatabase();
-  metaUrl = db.url;
-  drop = db.drop;
-  pool = await openPool(db.url);
-  await migrate(pool);
-  buffer = new RedisBuffer(redis, { prefix, cluster: 'c', shards: 16 });
-  backup = new BackupRepository(pool);
+  backends = await openBackends(prefix);
+  buffer = new RedisBuffer(backends.redis, { prefix, cluster: 'c', shards: 16 });
+  backup = new BackupRepository(backends.meta.pool);
 });
 
 after(async () => {
-  await buffer.clear();
-  await redis.quit();
-  await pool.end();
-  await drop();
+  await backends?.close();
 });
 
 test('recovery re-buffers unsynced rows and never replaces a newer buffered version', async () => {
@@ -64,24 +53,35 @@ test('recovery re-buffers unsynced rows and never replaces a newer buffered vers
 });
 
 test('`sluice recover` re-buffers what Redis lost (e.g. after a restart without persistence)', async () => {
-  await backup.commitBatch([row(4, 'x', 11), row(9, 'y', 12)], []);
-  const env = {
-    SLUICE_META_MYSQL_URL: metaUrl,
-    SLUICE_REDIS_PREFIX: prefix,
-    SLUICE_CLUSTER: 'c',
-    SLUICE_REDIS_URL: stack().redisUrl,
-    SLUICE_KAFKA_BROKERS: stack().kafkaBrokers.join(','),
-    SLUICE_ES_URL: stack().esUrl,
-  };
-  const first = await runSluice(['recover', '--json'], env);
-  assert.equal(first.code, 0, first.stderr);
-  const counts = JSON.parse(first.stdout) as { scanned: number; rebuffered: number };
-  assert.ok(counts.rebuffered >= 2, first.stdout);
-  const shards = await buffer.stats([4, 9]);
-  assert.deepEqual(
-    shards.map((s) => s.pending),
-    [1, 1],
-  );
-  const again = await runSluice(['recover', '--json', '--shard', '4'], env);
-  assert.deepEqual(JSON.parse(again.stdout), { scanned: 1, rebuffered: 0 }, 'nothing to do the second time');
+  // A metadata database of its own: `recover` scans every shard, and only these rows are unsynced.
+  const own = await openMetaDatabase();
+  try {
+    await new BackupRepository(own.pool).commitBatch([row(4, 'x', 11), row(9, 'y', 12), row(4, 'z', 5)], []);
+    // z survived in Redis with a newer version: scanned, not re-buffered.
+    await buffer.upsert([
+      { shard: 4, field: recordField(table, 'z'), version: 6, value: encodeValue(6, 1, 'upsert', '{"v":6}') },
+    ]);
+    const env = {
+      ...stackConnectionEnv(),
+      SLUICE_META_MYSQL_URL: own.url,
+      SLUICE_REDIS_PREFIX: prefix,
+      SLUICE_CLUSTER: 'c',
+    };
+    const first = await runSluice(['recover', '--json'], env);
+    assert.equal(first.code, 0, first.stderr);
+    assert.deepEqual(JSON.parse(first.stdout), { scanned: 3, rebuffered: 2 });
+    const shards = await buffer.stats([4, 9]);
+    assert.deepEqual(
+      shards.map((s) => s.pending),
+      [2, 1],
+    );
+    const again = await runSluice(['recover', '--json', '--shard', '4'], env);
+    assert.deepEqual(
+      JSON.parse(again.stdout),
+      { scanned: 2, rebuffered: 0 },
+      'nothing to do the second time',
+    );
+  } finally {
+    await own.close();
+  }
 });

@@ -1,5 +1,5 @@
 // Listens to the Canal topic from its current end: everything published after `open()` is collected.
-import { Kafka, logLevel } from 'kafkajs';
+import { kafkaClient } from './kafka.ts';
 import { stack } from './stack.ts';
 import { uniqueName, waitFor } from './wait.ts';
 
@@ -12,11 +12,7 @@ export interface TappedMessage {
 
 export class CanalTap {
   readonly messages: TappedMessage[] = [];
-  private readonly kafka = new Kafka({
-    clientId: 'sluice-test-tap',
-    brokers: stack().kafkaBrokers,
-    logLevel: logLevel.NOTHING,
-  });
+  private readonly kafka = kafkaClient('sluice-test-tap');
   private readonly consumer = this.kafka.consumer({ groupId: uniqueName('tap'), sessionTimeout: 10_000 });
 
   static async open(topic = stack().kafkaTopic): Promise<CanalTap> {

@@ -1,7 +1,25 @@
 // Throw-away databases on the stack's MariaDB for tests.
+import { migrate, openPool, type Pool } from '@sluice/backup';
 import mysql from 'mysql2/promise';
 import { stack } from './stack.ts';
 import { uniqueName } from './wait.ts';
+
+/** A MySQL URL without its database: the server, with the same credentials. */
+export function serverUrl(url: string): string {
+  const server = new URL(url);
+  server.pathname = '/';
+  return server.toString();
+}
+
+/** Runs one statement on the metadata server, outside any database. */
+async function onMetaServer(sql: string): Promise<void> {
+  const admin = await mysql.createConnection(serverUrl(stack().metaMysqlUrl));
+  try {
+    await admin.query(sql);
+  } finally {
+    await admin.end();
+  }
+}
 
 /**
  * Creates a fresh database and returns its URL (same credentials as the metadata URL). Names start
@@ -10,29 +28,44 @@ import { uniqueName } from './wait.ts';
 export async function createTestDatabase(
   prefix = 'sluice_meta_test',
 ): Promise<{ url: string; drop: () => Promise<void> }> {
-  const base = new URL(stack().metaMysqlUrl);
   const name = uniqueName(prefix);
-  const admin = await mysql.createConnection({
-    host: base.hostname,
-    port: Number(base.port),
-    user: decodeURIComponent(base.username),
-    password: decodeURIComponent(base.password),
-  });
-  await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
-  await admin.end();
-  const url = new URL(base);
+  await onMetaServer(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
+  const url = new URL(stack().metaMysqlUrl);
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
-    drop: async () => {
-      const conn = await mysql.createConnection({
-        host: base.hostname,
-        port: Number(base.port),
-        user: decodeURIComponent(base.username),
-        password: decodeURIComponent(base.password),
-      });
-      await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
-      await conn.end();
+    drop: () => onMetaServer(`DROP DATABASE IF EXISTS \`${name}\``),
+  };
+}
+
+export interface MetaDatabase {
+  url: string;
+  /** Sluice's own pool on it (@sluice/backup's openPool). */
+  pool: Pool;
+  /** Ends the pool and drops the database. */
+  close(): Promise<void>;
+}
+
+/** A fresh metadata database with Sluice's migrations applied, as the services would find it. */
+export async function openMetaDatabase(): Promise<MetaDatabase> {
+  const db = await createTestDatabase();
+  const pool = await openPool(db.url).catch(async (error: unknown) => {
+    await db.drop();
+    throw error;
+  });
+  try {
+    await migrate(pool);
+  } catch (error) {
+    await pool.end();
+    await db.drop();
+    throw error;
+  }
+  return {
+    url: db.url,
+    pool,
+    close: async () => {
+      await pool.end();
+      await db.drop();
     },
   };
 }

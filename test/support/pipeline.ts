@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkTables, isClean, type TableDiff } from '@sluice/checker';
 import { Mapping } from '@sluice/core';
-import { type EsApi, openElastic } from '@sluice/sink';
-import { Redis } from 'ioredis';
-import mysql from 'mysql2/promise';
-import { deleteIndicesByPrefix } from './elastic.ts';
-import { createTestDatabase } from './mysql.ts';
+import type { EsApi } from '@sluice/sink';
+import mysql, { type Connection, type ConnectionOptions, type RowDataPacket } from 'mysql2/promise';
+import { deleteIndicesByPrefix, openEs } from './elastic.ts';
+import { createTestDatabase, serverUrl } from './mysql.ts';
+import { deleteKeys, openRedis } from './redis.ts';
 import { type ServiceProcess, startService } from './services.ts';
 import { stack } from './stack.ts';
 import { uniqueName, waitFor } from './wait.ts';
@@ -26,6 +26,13 @@ export interface Pipeline {
   /** Rewrites the mapping file (services read it at start) and the mapping the checks use. */
   setMapping(doc: Record<string, unknown>): void;
   es: EsApi;
+  /**
+   * A connection to the source server on this pipeline's database, which it creates if need be
+   * (utf8mb4); `options` go to mysql2 (e.g. dateStrings). The caller ends it.
+   */
+  openSource(options?: Omit<ConnectionOptions, 'uri' | 'database'>): Promise<Connection>;
+  /** One query on the pipeline's metadata database (its own connection, closed afterwards). */
+  queryMeta<T extends RowDataPacket = RowDataPacket>(sql: string, params?: unknown[]): Promise<T[]>;
   services: ServiceProcess[];
   start(kind: 'ingest' | 'worker', name?: string, extraEnv?: Record<string, string>): Promise<ServiceProcess>;
   check(tables: readonly string[]): Promise<TableDiff[]>;
@@ -69,7 +76,7 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
     SLUICE_SOURCE_MYSQL_URL: source.toString(),
     ...overrides,
   };
-  const es = await openElastic({ url: s.esUrl, major: 'auto', requestTimeoutMs: 30_000 });
+  const es = await openEs();
   let mapping = new Mapping(mappingDoc, indexPrefix);
   const services: ServiceProcess[] = [];
   let counter = 0;
@@ -90,6 +97,26 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
       mapping = new Mapping(doc, indexPrefix);
     },
     es,
+    async openSource(options = {}) {
+      const db = await mysql.createConnection({ ...options, uri: serverUrl(s.sourceMysqlUrl) });
+      try {
+        await db.query(`CREATE DATABASE IF NOT EXISTS \`${database}\` CHARACTER SET utf8mb4`);
+        await db.changeUser({ database });
+      } catch (error) {
+        await db.end();
+        throw error;
+      }
+      return db;
+    },
+    async queryMeta<T extends RowDataPacket>(sql: string, params: unknown[] = []) {
+      const db = await mysql.createConnection(meta.url);
+      try {
+        const [rows] = await db.query<T[]>(sql, params);
+        return rows;
+      } finally {
+        await db.end();
+      }
+    },
     services,
     async start(kind, name, extraEnv = {}) {
       const service = await startService(name ?? `${kind}-${++counter}`, kind, { ...env, ...extraEnv });
@@ -148,12 +175,8 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
       await Promise.all(services.map((service) => service.stop('SIGTERM').catch(() => service.kill9())));
       await deleteIndicesByPrefix(es, indexPrefix).catch(() => undefined);
       await es.close();
-      const redis = new Redis(s.redisUrl);
-      for (const pattern of [`{${id}:*`, `${id}:*`]) {
-        const stream = redis.scanStream({ match: pattern, count: 1000 });
-        for await (const keys of stream)
-          if ((keys as string[]).length) await redis.del(...(keys as string[]));
-      }
+      const redis = openRedis();
+      await deleteKeys(redis, id);
       await redis.quit();
       const db = await mysql.createConnection(s.sourceMysqlUrl);
       await db.query(`DROP DATABASE IF EXISTS \`${database}\``);

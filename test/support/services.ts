@@ -69,23 +69,29 @@ export async function startService(
   void exited.then((code) => {
     ended = code;
   });
-  const httpPort = await waitFor(
+  // A service that exits while starting fails the start at once (waitFor would retry until its timeout).
+  const started = await waitFor(
     `${name} to start (log: ${logFile})`,
     () => {
-      if (ended !== undefined) throw new Error(`${name} exited with ${ended}: see ${logFile}`);
-      return runningPort(logFile, `"msg":"${command} running"`);
+      if (ended !== undefined) return { exited: ended };
+      const port = runningPort(logFile, `"msg":"${command} running"`);
+      return port === undefined ? undefined : { port };
     },
     { timeoutMs },
   );
+  if ('exited' in started) throw new Error(`${name} exited with ${started.exited}: see ${logFile}`);
+  const httpPort = started.port;
   if (ready) {
-    await waitFor(
-      `${name} to be ready`,
+    const readiness = await waitFor(
+      `${name} to be ready (log: ${logFile})`,
       async () => {
+        if (ended !== undefined) return { exited: ended };
         const response = await fetch(`http://127.0.0.1:${httpPort}/health/ready`).catch(() => undefined);
-        return response?.ok ? true : undefined;
+        return response?.ok ? { ready: true } : undefined;
       },
       { timeoutMs },
     );
+    if ('exited' in readiness) throw new Error(`${name} exited with ${readiness.exited}: see ${logFile}`);
   }
   return {
     name,
@@ -120,11 +126,52 @@ export function sumSamples(text: string, name: string, labels: Record<string, st
   return sum;
 }
 
+/** A GET of one path of a service's HTTP endpoint. */
+export function serviceGet(service: { httpPort: number }, path: string): Promise<Response> {
+  return fetch(`http://127.0.0.1:${service.httpPort}${path}`);
+}
+
+/** A service's /metrics, as Prometheus text. */
+export async function metricsText(service: { httpPort: number }): Promise<string> {
+  return (await serviceGet(service, '/metrics')).text();
+}
+
 /** Reads a service's metrics and returns the sum of a metric's samples (optionally filtered by labels). */
 export async function metricSum(
   port: number,
   name: string,
   labels: Record<string, string> = {},
 ): Promise<number> {
-  return sumSamples(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(), name, labels);
+  return sumSamples(await metricsText({ httpPort: port }), name, labels);
 }
+
+/** What a worker's /status answers (the fields tests read). */
+export interface WorkerStatus {
+  service: 'worker';
+  workerId: string;
+  state: string;
+  fenced: boolean;
+  leader: boolean;
+  epoch: number | null;
+  owned: number[];
+  flushing: number[];
+}
+
+/** What an ingest's /status answers (the fields tests read). */
+export interface IngestStatus {
+  service: 'ingest';
+  state: string;
+  paused: boolean;
+  pending: number;
+  lag: number;
+  inFlight: number;
+}
+
+async function statusOf<T>(service: { httpPort: number }): Promise<T> {
+  const response = await serviceGet(service, '/status');
+  if (!response.ok) throw new Error(`GET /status on port ${service.httpPort} answered ${response.status}`);
+  return (await response.json()) as T;
+}
+
+export const workerStatus = (worker: { httpPort: number }) => statusOf<WorkerStatus>(worker);
+export const ingestStatus = (ingest: { httpPort: number }) => statusOf<IngestStatus>(ingest);

@@ -66,3 +66,14 @@ export function stack(): StackSettings {
   };
   return cached;
 }
+
+/** The stack's connection settings as Sluice reads them (SLUICE_*), for a service or a `sluice` command. */
+export function stackConnectionEnv(): Record<string, string> {
+  const s = stack();
+  return {
+    SLUICE_KAFKA_BROKERS: s.kafkaBrokers.join(','),
+    SLUICE_REDIS_URL: s.redisUrl,
+    SLUICE_ES_URL: s.esUrl,
+    SLUICE_META_MYSQL_URL: s.metaMysqlUrl,
+  };
+}

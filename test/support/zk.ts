@@ -44,3 +44,17 @@ export async function removeTree(client: RawZk, path: string): Promise<void> {
   for (const child of await children(client, path)) await removeTree(client, `${path}/${child}`);
   await call<void>((cb) => client.remove(path, -1, (error) => cb(error, undefined))).catch(() => undefined);
 }
+
+/** The ZooKeeper root of a Sluice cluster (SLUICE_CLUSTER). */
+export const clusterRoot = (cluster: string) => `/sluice/${cluster}`;
+
+/** The worker ids of a cluster's member nodes, as they are now. */
+export async function memberIds(client: RawZk, cluster: string): Promise<string[]> {
+  const members = `${clusterRoot(cluster)}/members`;
+  const ids: string[] = [];
+  for (const node of await children(client, members)) {
+    const info = await readJson<{ id: string }>(client, `${members}/${node}`);
+    if (info) ids.push(info.id);
+  }
+  return ids.sort();
+}

@@ -10,7 +10,7 @@ export const DEAD_LETTER_REASONS = {
   row_too_large: 'a row image is larger than the configured limit',
   unmapped_table: 'no mapping covers the table',
   ddl_not_applied:
-    'a DDL statement changed columns or renamed a table: documents of rows that do not change again keep their old shape or index (backfill the table)',
+    'a DDL statement changed columns or renamed a table: documents of rows that do not change again keep their old shape or index (sluice backfill <db.table> writes them again)',
   truncate_not_applied:
     'TRUNCATE or DROP TABLE could not be applied (it needs SLUICE_SOURCE_MYSQL_URL): run `sluice check` and remove the documents',
   table_moved_partition:

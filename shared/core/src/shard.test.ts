@@ -22,7 +22,20 @@ test('shard of a table is a fixed function of "<db>.<table>"', () => {
     const key = tableKey(db, table);
     assert.equal(fnv1a32(key), hash, key);
     assert.equal(shardOfTable(key, 16), shard, key);
-    assert.ok(shardOfTable(key, 16) >= 0);
+  }
+});
+
+test('the shard is the hash modulo the shard count, for any count', () => {
+  // 16 alone cannot tell a modulo from a mask of the low bits; other counts can. Expected values:
+  // the hashes of the vectors above (0xe116229e, 0xb532ddff, 0x6d92c367) modulo the count.
+  for (const [key, count, shard] of [
+    ['shop.customers', 10, 4],
+    ['shop.customers', 3, 1],
+    ['shop.inventory', 100, 27],
+    ['crm.accounts', 7, 3],
+    ['crm.accounts', 1, 0],
+  ] as const) {
+    assert.equal(shardOfTable(key, count), shard, `${key} over ${count} shards`);
   }
 });
 

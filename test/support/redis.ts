@@ -1,0 +1,74 @@
+// Redis for tests: the stack's server, key clean-up, and private servers of a test's own.
+import { spawn } from 'node:child_process';
+import { type AddressInfo, createServer } from 'node:net';
+import { Redis } from 'ioredis';
+import { stack } from './stack.ts';
+import { waitFor } from './wait.ts';
+
+/** A client of the stack's Redis. */
+export function openRedis(): Redis {
+  return new Redis(stack().redisUrl);
+}
+
+/** Deletes every key under a Sluice prefix: `prefix:…` and the hash-tagged `{prefix:…}…`. */
+export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  for (const pattern of [`{${prefix}:*`, `${prefix}:*`]) {
+    for await (const keys of redis.scanStream({ match: pattern, count: 1000 })) {
+      if ((keys as string[]).length) await redis.del(...(keys as string[]));
+    }
+  }
+}
+
+/** A TCP port free on 127.0.0.1 at the time of the call. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export interface OwnRedis {
+  port: number;
+  /** redis://[:password@]127.0.0.1:port */
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A Redis of the test's own (Debian's redis-server, as in the stack), without persistence, with the
+ * given extra arguments; resolves once it answers PING.
+ */
+export async function startRedisServer(
+  args: string[] = [],
+  { password }: { password?: string } = {},
+): Promise<OwnRedis> {
+  const port = await freePort();
+  const auth = password === undefined ? [] : ['--requirepass', password];
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', ...auth, '--save', '', '--appendonly', 'no', ...args],
+    { stdio: 'ignore' },
+  );
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `redis://${password === undefined ? '' : `:${encodeURIComponent(password)}@`}127.0.0.1:${port}`;
+  await waitFor(`the Redis of the test on port ${port} to answer`, async () => {
+    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => undefined);
+    try {
+      await probe.connect();
+      return (await probe.ping()) === 'PONG' ? true : undefined;
+    } finally {
+      probe.disconnect();
+    }
+  });
+  return {
+    port,
+    url,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
