@@ -17,7 +17,7 @@ import { createPipeline, type Pipeline } from '../support/pipeline.ts';
 import { repoRoot, stack } from '../support/stack.ts';
 import { waitFor } from '../support/wait.ts';
 
-const ROWS = 20_000;
+const ROWS = 12_000;
 let pipeline: Pipeline;
 let db: mysql.Connection;
 
@@ -86,7 +86,7 @@ function writeLoad(table: string): { stop(): Promise<number> } {
   };
 }
 
-const env = () => ({ ...pipeline.env, SLUICE_RESYNC_MAX_ROWS_PER_SECOND: '3000' });
+const env = () => ({ ...pipeline.env, SLUICE_RESYNC_MAX_ROWS_PER_SECOND: '4000' });
 
 test('backfill under a write load, killed with -9 in the middle, resumes from its checkpoint; converges', async () => {
   await existingTable('accounts', ROWS);
@@ -101,10 +101,10 @@ test('backfill under a write load, killed with -9 in the middle, resumes from it
     });
     const exited = new Promise((resolve) => child.once('exit', resolve));
     const reached = await waitFor(
-      'the first backfill run to checkpoint 5,000 rows',
+      'the first backfill run to checkpoint 4,000 rows',
       async () => {
         const job = (await jobs.list(table).catch(() => []))[0];
-        return job && job.rows >= 5000 ? job : undefined;
+        return job && job.rows >= 4000 ? job : undefined;
       },
       { timeoutMs: 120_000, intervalMs: 50 },
     );

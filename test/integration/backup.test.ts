@@ -51,6 +51,9 @@ test('migrations are idempotent, serialised and refuse edited history', async ()
   const names = tables.map((t) => String(Object.values(t)[0])).sort();
   assert.deepEqual(names, [
     'buffer_backup',
+    'check_differences',
+    'check_runs',
+    'check_tables',
     'dead_letter',
     'resync_jobs',
     'schema_migrations',

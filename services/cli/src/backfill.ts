@@ -3,15 +3,27 @@
 // a version below every change committed after they were read (shared/resync/src/rule.ts). A run
 // checkpoints after every chunk; a run of a table that did not finish resumes after its last chunk.
 import { BackupRepository, ResyncJobRepository } from '@sluice/backup';
-import { kafkaSecurity, loadMapping, requiredSetting, type SettingValues } from '@sluice/config';
+import { loadMapping, requiredSetting, type SettingValues } from '@sluice/config';
 import { type BackfillResult, Resync } from '@sluice/resync';
-import { KafkaPartitionEnds, type KafkaSourceOptions } from '@sluice/source';
-import { bufferOn, CloseList, openBufferRedis, openMetadata, openSourceMysql } from '@sluice/wiring';
+import {
+  bufferOn,
+  CloseList,
+  openBufferRedis,
+  openEs,
+  openMetadata,
+  openSourceMysql,
+  partitionEnds,
+} from '@sluice/wiring';
 import type { Command } from 'commander';
+import type { Pool } from 'mysql2/promise';
 import { cliLogger, printResult, settingsOf } from './context.ts';
 import { Progress } from './progress.ts';
 
-export async function openResync(settings: SettingValues, opened: CloseList): Promise<Resync> {
+/** The re-sync of the CLI's commands, and the metadata pool it opened (for the commands' own use). */
+export async function openResync(
+  settings: SettingValues,
+  opened: CloseList,
+): Promise<{ resync: Resync; metadata: Pool }> {
   requiredSetting(settings, 'sourceMysqlUrl', 'backfill');
   const logger = cliLogger();
   const pool = await openMetadata(settings, opened);
@@ -19,15 +31,9 @@ export async function openResync(settings: SettingValues, opened: CloseList): Pr
     Awaited<ReturnType<typeof openSourceMysql>>
   >;
   const buffer = bufferOn(await openBufferRedis(settings, opened, { name: 'cli', writes: true }), settings);
-  const ends = new KafkaPartitionEnds({
-    ...(kafkaSecurity(settings) as Pick<KafkaSourceOptions, 'ssl' | 'sasl'>),
-    brokers: settings.kafkaBrokers,
-    clientId: `${settings.kafkaClientId}-resync`,
-    logger,
-  });
-  opened.onStop('kafka', () => ends.close());
+  const ends = partitionEnds(settings, opened, logger);
   const backup = new BackupRepository(pool);
-  return new Resync(
+  const resync = new Resync(
     {
       source,
       mapping: loadMapping(settings.mappingFile, settings.esIndexPrefix),
@@ -36,6 +42,7 @@ export async function openResync(settings: SettingValues, opened: CloseList): Pr
       ends,
       places: backup,
       checkpoints: new ResyncJobRepository(pool),
+      es: await openEs(settings, opened),
       logger,
     },
     {
@@ -47,6 +54,7 @@ export async function openResync(settings: SettingValues, opened: CloseList): Pr
       highWatermark: settings.highWatermark,
     },
   );
+  return { resync, metadata: pool };
 }
 
 export function registerBackfillCommand(program: Command): void {
@@ -67,7 +75,7 @@ export function registerBackfillCommand(program: Command): void {
         process.once('SIGINT', interrupted);
         process.once('SIGTERM', interrupted);
         try {
-          const resync = await openResync(settings, opened);
+          const { resync } = await openResync(settings, opened);
           const results: BackfillResult[] = [];
           for (const table of tables) {
             const progress = new Progress();

@@ -1,57 +1,112 @@
-// `sluice check`: does every mapped table equal its index? Exit code 1 when not.
-
-import { checkTables, isClean, tablesOf } from '@sluice/checker';
-import { esConnection, loadMapping, requiredSetting } from '@sluice/config';
-import { openElastic } from '@sluice/sink';
+// `sluice check`: every mapped table of the chosen databases (or the chosen tables) against its
+// index, in bounded memory (shared/checker/src/table-check.ts), with a second look at differences so
+// rows changed meanwhile are not reported. Each run is stored (check_runs, check_tables,
+// check_differences) and `--last` shows the newest. Exit code 1: differences found.
+import { CheckReportRepository, type CheckRun } from '@sluice/backup';
+import { hasDifferences, runChecks, type TableCheckReport, tablesOf } from '@sluice/checker';
+import { loadMapping, requiredSetting } from '@sluice/config';
+import { CloseList, openEs, openMetadata, openSourceMysql } from '@sluice/wiring';
 import type { Command } from 'commander';
-import mysql from 'mysql2/promise';
-import { settingsOf } from './context.ts';
+import { printResult, settingsOf } from './context.ts';
+import { Progress } from './progress.ts';
+
+interface CheckOptions {
+  database?: string[];
+  table?: string[];
+  show: string;
+  json?: boolean;
+  last?: boolean;
+  recheckAfter?: string;
+}
+
+function line(
+  t: Pick<TableCheckReport, 'table' | 'index' | 'rows' | 'docs' | 'missing' | 'stale' | 'extra' | 'settled'>,
+): string {
+  const state = hasDifferences(t) ? 'DIFF' : 'OK  ';
+  const settled = t.settled > 0 ? `, ${t.settled} changed during the check` : '';
+  return `${state} ${t.table} → ${t.index}: ${t.rows} rows, ${t.docs} docs, ${t.missing} missing, ${t.stale} stale, ${t.extra} extra${settled}`;
+}
+
+function renderRun(run: CheckRun): string {
+  const when = new Date(run.finishedAt ?? run.startedAt).toISOString();
+  return [`check run #${run.id} (${run.trigger}), finished ${when}`, ...run.tables.map(line)].join('\n');
+}
 
 export function registerCheckCommand(program: Command): void {
   program
     .command('check')
-    .description('compare MySQL tables with their Elasticsearch indices: missing, stale and extra documents')
+    .description('compare tables with their indices (exit code 1 when they differ); reports are stored')
     .option('--database <name...>', 'every table of these databases')
     .option('--table <db.table...>', 'these tables')
+    .option('--last', 'show the newest stored report instead of checking')
+    .option('--recheck-after <ms>', 'second look at differences after this long (default: 2 windows + 1 s)')
     .option('--show <n>', 'ids to show per kind of difference', '5')
     .option('--json', 'machine-readable output')
-    .action(
-      async (
-        options: { database?: string[]; table?: string[]; show: string; json?: boolean },
-        command: Command,
-      ) => {
-        const settings = settingsOf(command);
-        const sourceUrl = requiredSetting(settings, 'sourceMysqlUrl', 'check');
-        if (!options.database && !options.table) throw new Error('check needs --database or --table');
-        const db = await mysql.createConnection({ uri: sourceUrl, supportBigNumbers: true });
-        const es = await openElastic(esConnection(settings));
-        try {
-          const tables = [...(options.table ?? [])];
-          for (const database of options.database ?? []) tables.push(...(await tablesOf(db, database)));
-          const mapping = loadMapping(settings.mappingFile, settings.esIndexPrefix);
-          const diffs = await checkTables(db, es, mapping, tables);
-          const show = Number(options.show);
-          if (options.json) {
-            process.stdout.write(`${JSON.stringify(diffs, null, 2)}\n`);
-          } else {
-            for (const d of diffs) {
-              const state = isClean(d) ? 'OK  ' : 'DIFF';
-              process.stdout.write(
-                `${state} ${d.table} → ${d.index}: ${d.rows} rows, ${d.docs} docs, ${d.missing.length} missing, ${d.stale.length} stale, ${d.extra.length} extra\n`,
-              );
-              for (const kind of ['missing', 'stale', 'extra'] as const) {
-                if (d[kind].length)
-                  process.stdout.write(
-                    `     ${kind}: ${d[kind].slice(0, show).join(', ')}${d[kind].length > show ? ', …' : ''}\n`,
-                  );
-              }
-            }
-          }
-          if (!diffs.every(isClean)) process.exitCode = 1;
-        } finally {
-          await db.end();
-          await es.close();
+    .action(async (options: CheckOptions, command: Command) => {
+      const settings = settingsOf(command);
+      const opened = new CloseList();
+      try {
+        const reports = new CheckReportRepository(await openMetadata(settings, opened));
+        if (options.last) {
+          const run = await reports.lastRun();
+          if (!run) throw new Error('no check has been stored yet');
+          printResult(!!options.json, run, () => renderRun(run));
+          if (run.tables.some(hasDifferences)) process.exitCode = 1;
+          return;
         }
-      },
-    );
+        requiredSetting(settings, 'sourceMysqlUrl', 'check');
+        if (!options.database && !options.table) throw new Error('check needs --database, --table or --last');
+        const source = (await openSourceMysql(settings, opened)) as NonNullable<
+          Awaited<ReturnType<typeof openSourceMysql>>
+        >;
+        const es = await openEs(settings, opened);
+        const mapping = loadMapping(settings.mappingFile, settings.esIndexPrefix);
+        const tables = [...(options.table ?? [])];
+        for (const database of options.database ?? []) tables.push(...(await tablesOf(source, database)));
+        const recheckAfterMs = options.recheckAfter
+          ? Number(options.recheckAfter)
+          : 2 * settings.windowMs + 1000;
+        const { runId, tables: done } = await runChecks(
+          { db: source, es, mapping, reports },
+          tables,
+          { trigger: 'cli' },
+          {
+            recheckAfterMs,
+            onTable: (table) => {
+              if (options.json) return undefined;
+              const progress = new Progress();
+              const started = Date.now();
+              return (p) => {
+                const seconds = (Date.now() - started) / 1000;
+                progress.update({
+                  label: `${table} ${p.phase}`,
+                  done: p.done,
+                  total: p.total,
+                  rate: seconds > 0 ? p.done / seconds : 0,
+                });
+              };
+            },
+          },
+        );
+        const show = Number(options.show);
+        printResult(!!options.json, { runId, tables: done }, () =>
+          done
+            .map((d) =>
+              [
+                line(d),
+                ...(['missing', 'stale', 'extra'] as const)
+                  .filter((kind) => d.ids[kind].length > 0)
+                  .map(
+                    (kind) =>
+                      `     ${kind}: ${d.ids[kind].slice(0, show).join(', ')}${d[kind] > show ? ', …' : ''}`,
+                  ),
+              ].join('\n'),
+            )
+            .join('\n'),
+        );
+        if (done.some(hasDifferences)) process.exitCode = 1;
+      } finally {
+        await opened.close();
+      }
+    });
 }

@@ -7,6 +7,7 @@ import { registerDlqCommands } from './dlq.ts';
 import { describeFailure, EXIT } from './exit.ts';
 import { registerLoadtestCommand } from './loadtest.ts';
 import { registerRecoverCommand } from './recover.ts';
+import { registerRepairCommand } from './repair.ts';
 import { registerServiceCommands } from './services.ts';
 import { registerShardsCommand } from './shards.ts';
 
@@ -22,6 +23,7 @@ registerDlqCommands(program);
 registerConfigCommand(program);
 registerCheckCommand(program);
 registerBackfillCommand(program);
+registerRepairCommand(program);
 registerLoadtestCommand(program);
 registerShardsCommand(program);
 

@@ -3,7 +3,9 @@
 // buffer and locks, Redis for the BullMQ queues, Elasticsearch, and the source MySQL when set.
 import {
   BackupRepository,
+  CheckReportRepository,
   DeadLetterRepository,
+  ResyncJobRepository,
   SyncMonitorRepository,
   TableResetRepository,
 } from '@sluice/backup';
@@ -11,16 +13,28 @@ import type { RedisBuffer } from '@sluice/buffer';
 import { MysqlSourceRows } from '@sluice/checker';
 import { esIndexDefaults, loadMapping, type SettingValues } from '@sluice/config';
 import type { Mapping } from '@sluice/core';
+import { Resync } from '@sluice/resync';
 import type { FlushMetrics, Lifecycle, Logger } from '@sluice/runtime';
 import { type EsApi, IndexManager } from '@sluice/sink';
-import { bufferOn, openBufferRedis, openEs, openMetadata, openSourceMysql } from '@sluice/wiring';
+import {
+  bufferOn,
+  openBufferRedis,
+  openEs,
+  openMetadata,
+  openSourceMysql,
+  partitionEnds,
+} from '@sluice/wiring';
 import type { Redis } from 'ioredis';
+import type { Pool } from 'mysql2/promise';
 import { FlushRunner } from './flush-runner.ts';
 import type { WorkerOptions } from './options.ts';
 import { TableResets } from './table-resets.ts';
 
 export interface WorkerDependencies {
   mapping: Mapping;
+  /** The source MySQL and what needs it (TRUNCATE sweeps, the nightly check and its repair). */
+  source: { pool: Pool; resync: Resync } | undefined;
+  reports: CheckReportRepository;
   redis: Redis;
   queueRedis: Redis;
   es: EsApi;
@@ -80,5 +94,38 @@ export async function openWorkerDependencies(
     },
     options.flush,
   );
-  return { mapping, redis, queueRedis, es, buffer, backup, runner };
+  const resync = source
+    ? new Resync(
+        {
+          source,
+          mapping,
+          buffer,
+          backup,
+          ends: partitionEnds(settings, lifecycle, logger),
+          places: backup,
+          checkpoints: new ResyncJobRepository(pool),
+          es,
+          logger,
+        },
+        {
+          shards: options.shards,
+          generation: settings.sourceGeneration,
+          topics: settings.kafkaTopics,
+          chunkRows: settings.resyncChunkRows,
+          ratePerSecond: settings.resyncMaxRowsPerSecond,
+          highWatermark: settings.highWatermark,
+        },
+      )
+    : undefined;
+  return {
+    mapping,
+    source: source && resync ? { pool: source, resync } : undefined,
+    reports: new CheckReportRepository(pool),
+    redis,
+    queueRedis,
+    es,
+    buffer,
+    backup,
+    runner,
+  };
 }

@@ -3,8 +3,9 @@
 //                        schedules): make the owned shards' schedules again and recover them
 //   recovery-sweep       re-buffer unsynced backup rows of the owned shards (a safety net; optional)
 //   buffer-gauges        pending depth and oldest age per owned shard
+//   check-gauges         the newest stored check report as gauges (differences, when it ran)
 //   backup-maintenance   the unsynced-row gauge, and settled backup rows purged after their retention
-import type { BackupRepository } from '@sluice/backup';
+import type { BackupRepository, CheckReportRepository } from '@sluice/backup';
 import type { ShardStats } from '@sluice/buffer';
 import { shardLabel } from '@sluice/core';
 import type { Recovery } from '@sluice/pipeline';
@@ -19,6 +20,7 @@ export interface MaintenanceDeps {
   recovery: Pick<Recovery, 'recoverShards'>;
   stats: (shards: number[]) => Promise<ShardStats[]>;
   backup: Pick<BackupRepository, 'countUnsynced' | 'purgeSettled'>;
+  reports: Pick<CheckReportRepository, 'lastRun'>;
   metrics: FlushMetrics;
   logger: Logger;
 }
@@ -52,6 +54,15 @@ export async function startMaintenance(
       const shard = shardLabel(s.shard);
       metrics.pending.set({ shard }, s.pending);
       metrics.oldestAge.set({ shard }, s.oldestBufferedAt === null ? 0 : (now - s.oldestBufferedAt) / 1000);
+    }
+  });
+  periodic.every(options.checkGaugesMs, 'check-gauges', async () => {
+    const run = await deps.reports.lastRun();
+    metrics.checkDifferences.reset();
+    metrics.checkLastRun.set(run?.finishedAt ? run.finishedAt / 1000 : 0);
+    for (const t of run?.tables ?? []) {
+      for (const kind of ['missing', 'stale', 'extra'] as const)
+        metrics.checkDifferences.set({ table: t.table, kind }, t[kind]);
     }
   });
   periodic.every(options.backupMaintenanceMs, 'backup-maintenance', async () => {

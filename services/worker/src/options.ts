@@ -26,6 +26,8 @@ export interface WorkerOptions {
   scheduler: Omit<SchedulerOptions, 'logger'>;
   lock: { keyOf: (shard: number) => string; ttlMs: number };
   http: { host: string; port: number; adminToken: string | undefined };
+  /** The nightly check: its cron pattern (undefined: off), and whether it repairs what it finds. */
+  check: { pattern: string | undefined; repair: boolean; recheckAfterMs: number };
   /** How long a stop may take in all before the process exits anyway. */
   forceExitMs: number;
   maintenance: {
@@ -33,6 +35,7 @@ export interface WorkerOptions {
     /** 0: no periodic recovery sweep. */
     recoveryIntervalMs: number;
     gaugesMs: number;
+    checkGaugesMs: number;
     backupMaintenanceMs: number;
     backupRetentionMs: number;
   };
@@ -79,11 +82,20 @@ export function compileWorkerOptions(settings: SettingValues, workerId = newWork
       port: settings.httpPort ?? WORKER_HTTP_PORT,
       adminToken: settings.adminToken,
     },
+    check: {
+      pattern:
+        settings.checkSchedule === '' || settings.checkSchedule === 'off'
+          ? undefined
+          : settings.checkSchedule,
+      repair: settings.checkRepair,
+      recheckAfterMs: 2 * settings.windowMs + 1000,
+    },
     forceExitMs: settings.drainTimeoutMs + 10_000,
     maintenance: {
       redisRestartCheckMs: 2000,
       recoveryIntervalMs: settings.recoveryIntervalMs,
       gaugesMs: 5000,
+      checkGaugesMs: 30_000,
       backupMaintenanceMs: 30_000,
       backupRetentionMs: settings.backupRetentionMs,
     },

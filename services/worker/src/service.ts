@@ -14,10 +14,12 @@ import { Coordinator, clusterPaths } from '@sluice/coord';
 import { Recovery } from '@sluice/pipeline';
 import { createRegistry, flushMetrics, Lifecycle, type Logger, Periodic, startHttp } from '@sluice/runtime';
 import { zkSession } from '@sluice/wiring';
+import { checkJob } from './check-job.ts';
 import { openWorkerDependencies } from './dependencies.ts';
 import { FlushJob } from './flush-job.ts';
 import { ShardLocks } from './locks.ts';
 import { startMaintenance } from './maintenance.ts';
+import { NightlyCheck } from './nightly-check.ts';
 import { compileWorkerOptions } from './options.ts';
 import { FlushScheduler } from './scheduler.ts';
 import { type Ownership, ShardManager, StaticOwnership } from './shard-manager.ts';
@@ -118,11 +120,32 @@ export async function startWorker(settings: SettingValues, logger: Logger): Prom
       recovery,
       stats: (shards) => buffer.stats(shards),
       backup,
+      reports: deps.reports,
       metrics,
       logger,
     },
     options.maintenance,
   );
+
+  // The nightly check runs on one worker per tick; it needs the source MySQL.
+  const nightly = new NightlyCheck(deps.queueRedis, {
+    prefix: options.scheduler.prefix,
+    cluster: settings.cluster,
+    pattern: deps.source ? options.check.pattern : undefined,
+    logger,
+  });
+  if (deps.source) {
+    await nightly.ensureSchedule();
+    nightly.start(
+      checkJob(
+        { source: deps.source, es: deps.es, mapping: deps.mapping, reports: deps.reports, logger },
+        options.check,
+      ),
+    );
+    lifecycle.onStop('nightly-check', () => nightly.stop());
+  } else if (options.check.pattern) {
+    logger.info('no SLUICE_SOURCE_MYSQL_URL: the nightly check is off');
+  }
 
   lifecycle.running();
   logger.info(

@@ -1,5 +1,6 @@
 export * from './backup-repository.ts';
 export * from './backup-sql.ts';
+export * from './check-reports.ts';
 export * from './chunk.ts';
 export * from './dead-letters.ts';
 export * from './migrate.ts';

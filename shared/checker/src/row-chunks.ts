@@ -5,6 +5,7 @@
 import {
   type ColumnType,
   columnType,
+  decodePk,
   emptyRow,
   encodePk,
   type Row,
@@ -47,23 +48,47 @@ export function afterKeySql(pk: readonly string[]): string {
     .join(' OR ');
 }
 
-/** The parameters of afterKeySql for a key (binary key values go back as the bytes they were). */
-export function afterKeyParams(shape: TableShape, key: readonly string[]): Array<string | Buffer> {
-  const asParam = (i: number): string | Buffer => {
+/** A key's values as query parameters (binary key values go back as the bytes they were read as). */
+export function keyParams(shape: TableShape, key: readonly string[]): Array<string | Buffer> {
+  return shape.pk.map((name, i) => {
     const value = key[i] as string;
-    const kind = shape.columns.find((c) => c.name === shape.pk[i])?.type.kind;
-    return kind === 'binary' ? Buffer.from(value, 'latin1') : value;
-  };
-  return shape.pk.flatMap((_, i) => [...Array.from({ length: i }, (_, j) => asParam(j)), asParam(i)]);
+    return shape.columns.find((c) => c.name === name)?.type.kind === 'binary'
+      ? Buffer.from(value, 'latin1')
+      : value;
+  });
+}
+
+/** The parameters of afterKeySql for a key. */
+export function afterKeyParams(shape: TableShape, key: readonly string[]): Array<string | Buffer> {
+  const params = keyParams(shape, key);
+  return shape.pk.flatMap((_, i) => params.slice(0, i + 1));
 }
 
 /** Up to `limit` rows after `after` (from the start when undefined), in key order. */
-export async function readRowChunk(
+export function readRowChunk(
   db: Pool,
   shape: TableShape,
   mapping: TableMapping,
   after: readonly string[] | undefined,
   limit: number,
+): Promise<SourceRow[]> {
+  const order = shape.pk.map(quote).join(', ');
+  return selectRows(
+    db,
+    shape,
+    mapping,
+    `${after ? `WHERE ${afterKeySql(shape.pk)}` : ''} ORDER BY ${order} LIMIT ?`,
+    [...(after ? afterKeyParams(shape, after) : []), limit],
+  );
+}
+
+/** SELECT of every column, typed as Canal's values are (`rest`: WHERE / ORDER / LIMIT). */
+async function selectRows(
+  db: Pool,
+  shape: TableShape,
+  mapping: TableMapping,
+  rest: string,
+  values: Array<string | number | Buffer>,
 ): Promise<SourceRow[]> {
   const types = new Map(shape.columns.map((c) => [c.name, c.type]));
   const select = shape.columns
@@ -71,15 +96,13 @@ export async function readRowChunk(
       c.type.kind === 'float' ? `CAST(${quote(c.name)} AS DOUBLE) AS ${quote(c.name)}` : quote(c.name),
     )
     .join(', ');
-  const where = after ? `WHERE ${afterKeySql(shape.pk)}` : '';
-  const order = shape.pk.map(quote).join(', ');
   const conn = await db.getConnection();
   let rows: unknown[][];
   try {
     await conn.query(`SET time_zone = '+00:00'`);
     [rows] = (await conn.query({
-      sql: `SELECT ${select} FROM ${quote(shape.database)}.${quote(shape.table)} ${where} ORDER BY ${order} LIMIT ?`,
-      values: [...(after ? afterKeyParams(shape, after) : []), limit],
+      sql: `SELECT ${select} FROM ${quote(shape.database)}.${quote(shape.table)} ${rest}`,
+      values,
       rowsAsArray: true,
       typeCast: canalForm(types),
     })) as [unknown[][], FieldPacket[]];
@@ -96,4 +119,39 @@ export async function readRowChunk(
     const key = keyAt.map((i) => String(values[i]));
     return { id: encodePk(key), key, doc: mapping.project(row) };
   });
+}
+
+/**
+ * The rows of the given ids that exist now, typed and projected like a chunk. Ids of hashed
+ * (over-long) keys cannot be looked up and are returned in `unreadable`.
+ */
+export async function readRowsByIds(
+  db: Pool,
+  shape: TableShape,
+  mapping: TableMapping,
+  ids: readonly string[],
+): Promise<{ rows: SourceRow[]; unreadable: string[] }> {
+  const unreadable: string[] = [];
+  const keys: string[][] = [];
+  for (const id of ids) {
+    const key = decodePk(id);
+    if (key === undefined || key.length !== shape.pk.length) unreadable.push(id);
+    else keys.push(key);
+  }
+  const rows: SourceRow[] = [];
+  const tuple = `(${shape.pk.map(() => '?').join(', ')})`;
+  const keyList = shape.pk.map(quote).join(', ');
+  for (let i = 0; i < keys.length; i += 500) {
+    const part = keys.slice(i, i + 500);
+    rows.push(
+      ...(await selectRows(
+        db,
+        shape,
+        mapping,
+        `WHERE (${keyList}) IN (${part.map(() => tuple).join(', ')})`,
+        part.flatMap((key) => keyParams(shape, key)),
+      )),
+    );
+  }
+  return { rows, unreadable };
 }

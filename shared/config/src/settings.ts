@@ -242,6 +242,27 @@ export const SETTINGS = {
     'sluice backfill: rows per second at most (0: no limit but the buffer high watermark, which a backfill waits below like ingest).',
   ),
 
+  checkSchedule: setting(
+    'SLUICE_CHECK_SCHEDULE',
+    'check.schedule',
+    z
+      .string()
+      .trim()
+      .refine(
+        (v) => v === '' || v === 'off' || /^(\S+\s+){4,5}\S+$/.test(v),
+        'a cron pattern of 5 or 6 fields, or off',
+      ),
+    '0 2 * * *',
+    'The nightly consistency check (workers, with SLUICE_SOURCE_MYSQL_URL): a cron pattern in UTC (6 fields: with seconds), run once across the cluster; "off" to disable.',
+  ),
+  checkRepair: setting(
+    'SLUICE_CHECK_REPAIR',
+    'check.repair',
+    flag,
+    false,
+    'After the nightly check, repair what it found (as sluice repair --from-last-check).',
+  ),
+
   metaMysqlUrl: setting(
     'SLUICE_META_MYSQL_URL',
     'meta.mysql_url',

@@ -16,6 +16,8 @@
 //    row follows it in the same partition, so the row ends at its newest state all the same.
 // A table never seen yet in this generation has no partition: the smallest end offset over every
 // partition of the topics is taken (any partition its first change could land in ends at or above it).
+// An empty partition (end 0) in generation 0 leaves no version below its first change: it is first
+// given one message that every consumer skips (a Canal QUERY message), so its changes start at 1.
 import { makeVersion } from '@sluice/core';
 
 export class ResyncVersionError extends Error {}

@@ -27,6 +27,8 @@ export const METRIC = {
   consumerLag: 'sluice_consumer_lag',
   shardOwned: 'sluice_shard_owned',
   rebalances: 'sluice_rebalances_total',
+  checkDifferences: 'sluice_check_differences',
+  checkLastRun: 'sluice_check_last_run_timestamp_seconds',
 } as const;
 
 export function createRegistry(service: string): Registry {
@@ -161,6 +163,13 @@ export function flushMetrics(registry: Registry) {
     backupUnsynced: gauge(registry, METRIC.backupUnsynced, 'Backup rows not yet synced'),
     owned: gauge(registry, METRIC.shardOwned, '1 for each shard this worker owns', ['shard'] as const),
     rebalances: counter(registry, METRIC.rebalances, 'Assignment changes applied by this worker'),
+    checkDifferences: gauge(
+      registry,
+      METRIC.checkDifferences,
+      'Differences the newest stored check found, per table and kind (missing, stale, extra)',
+      ['table', 'kind'] as const,
+    ),
+    checkLastRun: gauge(registry, METRIC.checkLastRun, 'When the newest stored check finished (0: never)'),
   };
 }
 

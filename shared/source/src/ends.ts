@@ -43,6 +43,40 @@ export class KafkaPartitionEnds {
     }
   }
 
+  /**
+   * Publishes `count` Canal QUERY messages, which Sluice (and Canal's other consumers) skip, to move
+   * the partition's end on: an empty partition gets a first message (its changes then start at 1),
+   * and a repair gets a version above what Elasticsearch holds (shared/resync/src/rule.ts).
+   */
+  async mark(topic: string, partition: number, count = 1): Promise<void> {
+    const producer = kafkaClient(this.options).producer({ allowAutoTopicCreation: false });
+    try {
+      await producer.connect();
+      const now = Date.now();
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: Array.from({ length: count }, () => ({
+          partition,
+          value: JSON.stringify({
+            type: 'QUERY',
+            isDdl: false,
+            database: '',
+            table: '',
+            sql: '/* sluice: a message every consumer skips, so that re-sync versions stay below every change */',
+            data: null,
+            es: now,
+            ts: now,
+          }),
+        })),
+      });
+    } catch (error) {
+      throw new DependencyError('Kafka', this.options.brokers.join(','), error);
+    } finally {
+      await producer.disconnect().catch(() => undefined);
+    }
+  }
+
   async close(): Promise<void> {
     const admin = this.admin;
     this.admin = undefined;

@@ -3,10 +3,17 @@
 // dependency at open (a DependencyError names it and its address) and registers its close.
 import { migrate, openPool, type Pool } from '@sluice/backup';
 import { checkNoEviction, openRedis, RedisBuffer } from '@sluice/buffer';
-import { esConnection, mysqlSecurity, redisSecurity, type SettingValues } from '@sluice/config';
+import {
+  esConnection,
+  kafkaSecurity,
+  mysqlSecurity,
+  redisSecurity,
+  type SettingValues,
+} from '@sluice/config';
 import { clusterPaths, ZkSession } from '@sluice/coord';
 import type { Logger } from '@sluice/runtime';
 import { type EsApi, openElastic } from '@sluice/sink';
+import { KafkaPartitionEnds, type KafkaSourceOptions } from '@sluice/source';
 import type { Redis } from 'ioredis';
 import type { Closers } from './closers.ts';
 
@@ -95,4 +102,16 @@ export function zkSession(settings: SettingValues & { zkConnect: string }, logge
     ...(settings.zkDigest ? { digest: settings.zkDigest, aclRoot: clusterPaths(settings.cluster).root } : {}),
     logger: logger.child({ component: 'zookeeper' }),
   });
+}
+
+/** Kafka's end offsets (re-sync versions), on one admin connection closed with the others. */
+export function partitionEnds(settings: SettingValues, closers: Closers, logger: Logger): KafkaPartitionEnds {
+  const ends = new KafkaPartitionEnds({
+    ...(kafkaSecurity(settings) as Pick<KafkaSourceOptions, 'ssl' | 'sasl'>),
+    brokers: settings.kafkaBrokers,
+    clientId: `${settings.kafkaClientId}-resync`,
+    logger,
+  });
+  closers.onStop('kafka-admin', () => ends.close());
+  return ends;
 }
