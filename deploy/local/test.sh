@@ -33,5 +33,6 @@ files=(
 )
 echo "[test] node --test over ${#files[@]} files" >&2
 # One file at a time: the end-to-end tests run several services each on a 2-core machine, and the
-# chaos test (test/stress, last in path order) restarts the stack's servers.
-exec node --test --test-reporter=spec --test-concurrency="${SLUICE_TEST_CONCURRENCY:-1}" "$@" "${files[@]}"
+# chaos test (test/stress, last in path order) restarts the stack's servers. --test-force-exit: a
+# file whose tests are done ends even if a failed test left a handle open (else the run stalls).
+exec node --test --test-force-exit --test-reporter=spec --test-concurrency="${SLUICE_TEST_CONCURRENCY:-1}" "$@" "${files[@]}"
