@@ -1,7 +1,7 @@
 // The backup table and source progress. A batch of ingest writes goes in one transaction: the rows
 // and the partitions' applied offsets move together.
 
-import { asOpCode } from '@sluice/core';
+import { asOpCode, retry } from '@sluice/core';
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import {
   type BackupRow,
@@ -61,6 +61,27 @@ export class BackupRepository implements BackupWriter, BackupSettler {
     resets: readonly TableReset[] = [],
   ): Promise<void> {
     if (rows.length === 0 && progress.length === 0 && resets.length === 0) return;
+    // Rows in key order: writers of the same rows (ingest, backfill, repair) take their locks in one
+    // order, and a deadlock InnoDB still reports (it rolled the whole transaction back) is retried.
+    const ordered = [...rows].sort(
+      (a, b) =>
+        a.shard - b.shard ||
+        (a.tableName < b.tableName ? -1 : a.tableName > b.tableName ? 1 : 0) ||
+        (a.primaryKey < b.primaryKey ? -1 : a.primaryKey > b.primaryKey ? 1 : 0),
+    );
+    await retry('backup transaction', () => this.commitOnce(ordered, progress, resets), {
+      attempts: 5,
+      baseDelayMs: 50,
+      maxDelayMs: 1000,
+      shouldRetry: isDeadlock,
+    });
+  }
+
+  private async commitOnce(
+    rows: readonly BackupRow[],
+    progress: readonly PartitionProgress[],
+    resets: readonly TableReset[],
+  ): Promise<void> {
     const connection = await this.pool.getConnection();
     try {
       await connection.beginTransaction();
@@ -186,4 +207,10 @@ export class BackupRepository implements BackupWriter, BackupSettler {
     );
     return result.affectedRows;
   }
+}
+
+/** InnoDB's deadlock and lock-wait timeout: the transaction was rolled back and may be run again. */
+export function isDeadlock(error: unknown): boolean {
+  const code = (error as { errno?: number } | null)?.errno;
+  return code === 1213 || code === 1205;
 }
