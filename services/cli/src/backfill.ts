@@ -2,9 +2,8 @@
 // incremental sync runs (never paused). Rows go through the buffer and the flush like any change, at
 // a version below every change committed after they were read (shared/resync/src/rule.ts). A run
 // checkpoints after every chunk; a run of a table that did not finish resumes after its last chunk.
-import { BackupRepository, ResyncJobRepository } from '@sluice/backup';
 import { loadMapping, requiredSetting, type SettingValues } from '@sluice/config';
-import { type BackfillResult, Resync } from '@sluice/resync';
+import type { BackfillResult, Resync } from '@sluice/resync';
 import {
   bufferOn,
   CloseList,
@@ -12,7 +11,7 @@ import {
   openEs,
   openMetadata,
   openSourceMysql,
-  partitionEnds,
+  resyncOn,
 } from '@sluice/wiring';
 import type { Command } from 'commander';
 import type { Pool } from 'mysql2/promise';
@@ -31,28 +30,17 @@ export async function openResync(
     Awaited<ReturnType<typeof openSourceMysql>>
   >;
   const buffer = bufferOn(await openBufferRedis(settings, opened, { name: 'cli', writes: true }), settings);
-  const ends = partitionEnds(settings, opened, logger);
-  const backup = new BackupRepository(pool);
-  const resync = new Resync(
+  const resync = resyncOn(
+    settings,
     {
       source,
-      mapping: loadMapping(settings.mappingFile, settings.esIndexPrefix),
+      metadata: pool,
       buffer,
-      backup,
-      ends,
-      places: backup,
-      checkpoints: new ResyncJobRepository(pool),
       es: await openEs(settings, opened),
-      logger,
+      mapping: loadMapping(settings.mappingFile, settings.esIndexPrefix),
     },
-    {
-      shards: settings.shards,
-      generation: settings.sourceGeneration,
-      topics: settings.kafkaTopics,
-      chunkRows: settings.resyncChunkRows,
-      ratePerSecond: settings.resyncMaxRowsPerSecond,
-      highWatermark: settings.highWatermark,
-    },
+    opened,
+    logger,
   );
   return { resync, metadata: pool };
 }

@@ -5,7 +5,6 @@ import {
   BackupRepository,
   CheckReportRepository,
   DeadLetterRepository,
-  ResyncJobRepository,
   SyncMonitorRepository,
   TableResetRepository,
 } from '@sluice/backup';
@@ -13,17 +12,10 @@ import type { RedisBuffer } from '@sluice/buffer';
 import { MysqlSourceRows } from '@sluice/checker';
 import { esIndexDefaults, loadMapping, type SettingValues } from '@sluice/config';
 import type { Mapping } from '@sluice/core';
-import { Resync } from '@sluice/resync';
+import type { Resync } from '@sluice/resync';
 import type { FlushMetrics, Lifecycle, Logger } from '@sluice/runtime';
 import { type EsApi, IndexManager } from '@sluice/sink';
-import {
-  bufferOn,
-  openBufferRedis,
-  openEs,
-  openMetadata,
-  openSourceMysql,
-  partitionEnds,
-} from '@sluice/wiring';
+import { bufferOn, openBufferRedis, openEs, openMetadata, openSourceMysql, resyncOn } from '@sluice/wiring';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'mysql2/promise';
 import { FlushRunner } from './flush-runner.ts';
@@ -95,27 +87,7 @@ export async function openWorkerDependencies(
     options.flush,
   );
   const resync = source
-    ? new Resync(
-        {
-          source,
-          mapping,
-          buffer,
-          backup,
-          ends: partitionEnds(settings, lifecycle, logger),
-          places: backup,
-          checkpoints: new ResyncJobRepository(pool),
-          es,
-          logger,
-        },
-        {
-          shards: options.shards,
-          generation: settings.sourceGeneration,
-          topics: settings.kafkaTopics,
-          chunkRows: settings.resyncChunkRows,
-          ratePerSecond: settings.resyncMaxRowsPerSecond,
-          highWatermark: settings.highWatermark,
-        },
-      )
+    ? resyncOn(settings, { source, metadata: pool, buffer, es, mapping }, lifecycle, logger)
     : undefined;
   return {
     mapping,

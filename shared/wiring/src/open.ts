@@ -1,7 +1,7 @@
 // Every connection a Sluice process opens, from the settings: one function per dependency, so the
 // options (security, names, retry ceilings, ACLs) are the same in every process. Each checks the
 // dependency at open (a DependencyError names it and its address) and registers its close.
-import { migrate, openPool, type Pool } from '@sluice/backup';
+import { BackupRepository, migrate, openPool, type Pool, ResyncJobRepository } from '@sluice/backup';
 import { checkNoEviction, openRedis, RedisBuffer } from '@sluice/buffer';
 import {
   esConnection,
@@ -11,6 +11,8 @@ import {
   type SettingValues,
 } from '@sluice/config';
 import { clusterPaths, ZkSession } from '@sluice/coord';
+import type { Mapping } from '@sluice/core';
+import { Resync } from '@sluice/resync';
 import type { Logger } from '@sluice/runtime';
 import { type EsApi, openElastic } from '@sluice/sink';
 import { KafkaPartitionEnds, type KafkaSourceOptions } from '@sluice/source';
@@ -114,4 +116,38 @@ export function partitionEnds(settings: SettingValues, closers: Closers, logger:
   });
   closers.onStop('kafka-admin', () => ends.close());
   return ends;
+}
+
+/**
+ * The re-sync (backfill, repair) on connections a process already has: the one place its parts and
+ * settings are put together (the CLI's commands and the worker's nightly repair use it).
+ */
+export function resyncOn(
+  settings: SettingValues,
+  parts: { source: Pool; metadata: Pool; buffer: RedisBuffer; es: EsApi; mapping: Mapping },
+  closers: Closers,
+  logger: Logger,
+): Resync {
+  const backup = new BackupRepository(parts.metadata);
+  return new Resync(
+    {
+      source: parts.source,
+      mapping: parts.mapping,
+      buffer: parts.buffer,
+      backup,
+      ends: partitionEnds(settings, closers, logger),
+      places: backup,
+      checkpoints: new ResyncJobRepository(parts.metadata),
+      es: parts.es,
+      logger,
+    },
+    {
+      shards: settings.shards,
+      generation: settings.sourceGeneration,
+      topics: settings.kafkaTopics,
+      chunkRows: settings.resyncChunkRows,
+      ratePerSecond: settings.resyncMaxRowsPerSecond,
+      highWatermark: settings.highWatermark,
+    },
+  );
 }
