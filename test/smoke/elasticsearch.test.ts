@@ -5,6 +5,7 @@ import { Client as Client9 } from '@elastic/elasticsearch';
 import { Mapping, parseFlatMessage } from '@sluice/core';
 import { fieldCapabilities, openElastic, TableSchemas } from '@sluice/sink';
 import { Client as Client8 } from 'es8';
+import { deleteIndicesByPrefix } from '../support/elastic.ts';
 import { stack } from '../support/stack.ts';
 import { uniqueName } from '../support/wait.ts';
 
@@ -161,8 +162,7 @@ for (const target of targets()) {
       >({ method: 'GET', path: `/${index}/_mapping` });
       assert.equal(Object.values(after.body)[0]?.mappings.properties.added?.type, 'date');
     } finally {
-      await es.request({ method: 'DELETE', path: `/${index}` }, { ignore: [404] });
-      await es.request({ method: 'DELETE', path: `/_index_template/${index}` }, { ignore: [404] });
+      await deleteIndicesByPrefix(es, index);
       await es.close();
     }
   });

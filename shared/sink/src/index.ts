@@ -1,3 +1,4 @@
+export * from './aliases.ts';
 export * from './bulk-build.ts';
 export * from './bulk-classify.ts';
 export * from './client.ts';

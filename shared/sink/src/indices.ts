@@ -1,9 +1,11 @@
 // Index templates and indices. For every index Sluice writes, an index template of the same name
-// (pattern = the index name) carries the settings Sluice relies on and the table's mappings; the index
-// is created from it before the first write. Ingest writes the full template with the mappings derived
+// (patterns: the name and its physical indices, aliases.ts) carries the settings Sluice relies on and
+// the table's mappings; the index is created from it, as an alias with one physical index, before the
+// first write. Ingest writes the full template with the mappings derived
 // from the table (schema.ts) before the table's rows are buffered; the worker only puts a template
 // where none exists (it knows no column types) and creates the index if it is missing, e.g. after it
 // was deleted. Calls are remembered per process.
+import { ensureAliasedIndex, indexPatterns } from './aliases.ts';
 import type { EsApi } from './client.ts';
 
 export interface IndexDefaults {
@@ -20,18 +22,23 @@ export interface IndexSpec {
   settings?: Record<string, unknown> | undefined;
 }
 
+/** The settings of an index Sluice creates: its defaults, then the mapping file's own. */
+export function indexSettings(spec: IndexSpec, defaults: IndexDefaults): Record<string, unknown> {
+  return {
+    'index.number_of_shards': defaults.shards,
+    'index.number_of_replicas': defaults.replicas,
+    'index.refresh_interval': defaults.refreshInterval,
+    'index.gc_deletes': defaults.gcDeletes,
+    ...spec.settings,
+  };
+}
+
 export function templateBody(spec: IndexSpec, defaults: IndexDefaults): Record<string, unknown> {
   return {
-    index_patterns: [spec.name],
+    index_patterns: indexPatterns(spec.name),
     priority: 500,
     template: {
-      settings: {
-        'index.number_of_shards': defaults.shards,
-        'index.number_of_replicas': defaults.replicas,
-        'index.refresh_interval': defaults.refreshInterval,
-        'index.gc_deletes': defaults.gcDeletes,
-        ...spec.settings,
-      },
+      settings: indexSettings(spec, defaults),
       ...(spec.mappings ? { mappings: spec.mappings } : {}),
     },
     _meta: { managed_by: 'sluice' },
@@ -80,12 +87,7 @@ export class IndexManager {
     if (template.statusCode === 400 && template.body.error?.type !== 'illegal_argument_exception') {
       throw new Error(`putting template ${spec.name} failed: ${JSON.stringify(template.body.error)}`);
     }
-    const created = await this.es.request<{ error?: { type?: string } }>(
-      { method: 'PUT', path: `/${name}` },
-      { ignore: [400] },
-    );
-    if (created.statusCode === 400 && created.body.error?.type !== 'resource_already_exists_exception') {
-      throw new Error(`creating index ${spec.name} failed: ${JSON.stringify(created.body.error)}`);
-    }
+    // The settings go with the index too: a template put before aliases matches only the name itself.
+    await ensureAliasedIndex(this.es, spec.name, { settings: indexSettings(spec, this.defaults) });
   }
 }

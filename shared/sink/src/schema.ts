@@ -4,8 +4,9 @@
 // the index; for an existing one only fields it lacks are added, and a field whose existing type
 // differs from the derived one is reported as a conflict (the user's index is respected).
 import { deriveIndexMappings, type FieldCapabilities, type TableMapping } from '@sluice/core';
+import { ensureAliasedIndex } from './aliases.ts';
 import type { EsApi } from './client.ts';
-import { type IndexDefaults, templateBody } from './indices.ts';
+import { type IndexDefaults, indexSettings, templateBody } from './indices.ts';
 
 type Properties = Record<string, Record<string, unknown>>;
 
@@ -114,19 +115,14 @@ export class TableSchemas {
     settings: Record<string, unknown> | undefined,
   ): Promise<MappingConflict[]> {
     const name = encodeURIComponent(index);
+    const spec = { name: index, mappings, settings };
     await this.es.request({
       method: 'PUT',
       path: `/_index_template/${name}`,
-      body: templateBody({ name: index, mappings, settings }, this.defaults),
+      body: templateBody(spec, this.defaults),
     });
-    const created = await this.es.request<{ error?: { type?: string } }>(
-      { method: 'PUT', path: `/${name}` },
-      { ignore: [400] },
-    );
-    if (created.statusCode !== 400) return [];
-    if (created.body.error?.type !== 'resource_already_exists_exception') {
-      throw new Error(`creating index ${index} failed: ${JSON.stringify(created.body.error)}`);
-    }
+    const body = { settings: indexSettings(spec, this.defaults), mappings };
+    if ((await ensureAliasedIndex(this.es, index, body)) === 'created') return [];
     const current = await this.es.request<Record<string, { mappings?: { properties?: Properties } }>>({
       method: 'GET',
       path: `/${name}/_mapping`,
