@@ -5,6 +5,7 @@ import {
   BackupRepository,
   CheckReportRepository,
   DeadLetterRepository,
+  ReindexJobRepository,
   SyncMonitorRepository,
   TableResetRepository,
 } from '@sluice/backup';
@@ -83,6 +84,7 @@ export async function openWorkerDependencies(
       metrics,
       logger,
       ...(resets ? { resets } : {}),
+      rebuilding: new ReindexJobRepository(pool),
     },
     options.flush,
   );

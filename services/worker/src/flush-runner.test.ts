@@ -83,8 +83,8 @@ class FakeEs implements EsApi {
       .map((line) => JSON.parse(line) as Record<string, { _id?: string }>)
       .filter((line) => line.index || line.delete)
       .map((line) => {
-        const [action, meta] = Object.entries(line)[0] as [string, { _id: string }];
-        const answer = this.answers.get(meta._id) ?? 201;
+        const [action, meta] = Object.entries(line)[0] as [string, { _id: string; _index: string }];
+        const answer = this.answers.get(`${meta._index}/${meta._id}`) ?? this.answers.get(meta._id) ?? 201;
         const item =
           typeof answer === 'number'
             ? {
@@ -99,7 +99,14 @@ class FakeEs implements EsApi {
   async close(): Promise<void> {}
 }
 
-function harness(options: { batchSize?: number; maxRetry?: number; bulkMaxBytes?: number } = {}) {
+function harness(
+  options: {
+    batchSize?: number;
+    maxRetry?: number;
+    bulkMaxBytes?: number;
+    rebuilding?: ReadonlyMap<string, string>;
+  } = {},
+) {
   const buffer = new FakeBuffer();
   const es = new FakeEs();
   const settled: Array<{ state: string; rows: SettledRow[] }> = [];
@@ -134,6 +141,9 @@ function harness(options: { batchSize?: number; maxRetry?: number; bulkMaxBytes?
     mapping,
     metrics: flushMetrics(createRegistry('flush-test')),
     logger,
+    ...(options.rebuilding
+      ? { rebuilding: { current: async () => options.rebuilding as ReadonlyMap<string, string> } }
+      : {}),
   };
   const runner = new FlushRunner(deps, {
     workerId: 'w1',
@@ -359,4 +369,47 @@ test('a bulk that succeeds ends the unreachable state even when the health probe
   assert.equal(h.es.healthCalls, 1);
   await h.runner.flushShard(SHARD, open);
   assert.equal(h.es.healthCalls, 1, 'no probe once a bulk went through');
+});
+
+test('while an index is rebuilt, each record is written to it as well and settles by the worse of its two writes', async () => {
+  const h = harness({ rebuilding: new Map([['items', 'items-sluice-2']]) });
+  h.buffer.due.push([record('1'), record('2'), record('3'), record('4'), record('5', 'delete')]);
+  h.es.answers.set('items-sluice-2/2', { status: 400, type: 'mapper_parsing_exception', reason: 'bad' });
+  h.es.answers.set('items-sluice-2/3', 429);
+  h.es.answers.set('items/4', 409);
+  h.es.answers.set('items-sluice-2/5', 404);
+
+  const summary = await h.runner.flushShard(SHARD, open);
+
+  const targets = h.es.bodies
+    .join('')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, { _index?: string; _id?: string }>)
+    .flatMap((line) => Object.values(line).filter((meta) => meta._id !== undefined))
+    .map((meta) => `${meta._index}/${meta._id}`);
+  assert.deepEqual(
+    targets.sort(),
+    ['1', '2', '3', '4', '5'].flatMap((id) => [`items-sluice-2/${id}`, `items/${id}`]).sort(),
+    'every record goes to the alias and to the index being built',
+  );
+  assert.deepEqual(
+    [summary.written, summary.refused, summary.retried, summary.dead],
+    [2, 1, 1, 1],
+    'the own write gives the result (4 refused; the delete 5 written), a copy only makes it worse',
+  );
+  assert.deepEqual(fields(h.buffer.acked), ['1', '2', '4', '5']);
+  assert.deepEqual(fields(h.buffer.retried), ['3'], 'retried because the copy must be written too');
+  assert.deepEqual(h.dead(), ['2']);
+  assert.match(
+    (h.deadLetters[0] as DeadLetterInput).detail,
+    /^reindex target items-sluice-2: mapper_parsing_exception/,
+  );
+});
+
+test('without a rebuild nothing is written twice', async () => {
+  const h = harness({ rebuilding: new Map([['t-other', 't-other-sluice-1']]) });
+  h.buffer.due.push([record('1')]);
+  await h.runner.flushShard(SHARD, open);
+  assert.equal(h.es.bodies.join('').split('\n').filter(Boolean).length, 2);
 });

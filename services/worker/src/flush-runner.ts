@@ -5,16 +5,24 @@
 //   permanent (mapping errors, …)                   → dead letter with the reason, out of the buffer
 // The guard is checked before every write: a flush that lost its lock or its assignment stops there.
 import { randomUUID } from 'node:crypto';
-import type { BackupSettler, DeadLetterInput, DeadLetterSink, SyncMonitorSink } from '@sluice/backup';
+import type {
+  BackupSettler,
+  DeadLetterInput,
+  DeadLetterSink,
+  DualWriteTargets,
+  SyncMonitorSink,
+} from '@sluice/backup';
 import type { BufferedRecord, ShardBuffer } from '@sluice/buffer';
 import { errorMessage, FencedError, type Mapping, retry } from '@sluice/core';
 import { deadLetterRecord } from '@sluice/pipeline';
 import type { FlushMetrics, Logger } from '@sluice/runtime';
 import {
+  type BulkOp,
   buildBulkChunks,
   classifyBulkResponse,
   type EsApi,
   type IndexManager,
+  type ItemOutcome,
   isUnreachable,
 } from '@sluice/sink';
 import { planOps } from './ops.ts';
@@ -32,6 +40,8 @@ export interface FlushDeps {
   logger: Logger;
   /** TRUNCATE / DROP TABLE: sweeps and validation of older changes (table-resets.ts); absent without a source MySQL. */
   resets?: ResetHandler;
+  /** The indices reindexes are building (alias → target), read after each batch is taken. */
+  rebuilding?: DualWriteTargets;
 }
 
 export interface FlushSettings {
@@ -166,9 +176,14 @@ export class FlushRunner {
     return summary;
   }
 
-  /** Plans and writes the batch chunk by chunk; each record ends done, dead or to retry later. */
+  /**
+   * Plans and writes the batch chunk by chunk; each record ends done, dead or to retry later. A record
+   * written twice (to an alias and to the index a reindex builds for it) is done when both writes
+   * are; either one's permanent failure dead-letters it, either one's retriable failure retries it.
+   */
   private async write(shard: number, records: BufferedRecord[], guard: FlushGuard): Promise<BatchOutcome> {
-    const planned = planOps(records, this.deps.mapping);
+    const rebuilding = this.deps.rebuilding ? await this.deps.rebuilding.current() : undefined;
+    const planned = planOps(records, this.deps.mapping, rebuilding);
     const outcome: BatchOutcome = {
       done: planned.ignored.map((record) => ({ record, result: 'ignored' })),
       dead: planned.unmapped.map((record) => ({
@@ -180,6 +195,7 @@ export class FlushRunner {
       bytes: 0,
     };
     const byRef = new Map(records.map((r) => [r.field, r]));
+    const written = new Writes(planned.ops, planned.copies);
     try {
       for (const spec of planned.indices.values()) await this.deps.indices.ensure(spec);
       for (const chunk of buildBulkChunks(planned.ops, this.settings.bulkMaxBytes)) {
@@ -193,30 +209,28 @@ export class FlushRunner {
           if (requestError instanceof FencedError) throw requestError;
           if (isUnreachable(requestError)) this.unreachable.add(shard);
           outcome.error = errorMessage(requestError);
-          for (const op of chunk.ops) outcome.retryLater.push(byRef.get(op.ref) as BufferedRecord);
+          for (const op of chunk.ops) written.failed(op);
           continue;
         }
         for (const { op, outcome: item } of classifyBulkResponse(
           chunk.ops,
           body as Parameters<typeof classifyBulkResponse>[1],
         )) {
-          const record = byRef.get(op.ref) as BufferedRecord;
-          if (item.kind === 'done') outcome.done.push({ record, result: item.result });
-          else if (item.kind === 'retry') outcome.retryLater.push(record);
-          else outcome.dead.push({ record, reason: item.reason, detail: item.detail });
+          written.add(op, item);
         }
       }
     } catch (caught) {
       // Fenced: settle what was written, leave the rest buffered as it is. Any other failure (the
       // index could not be made): what is not settled yet is retried later.
       if (caught instanceof FencedError) outcome.fenced = caught;
-      else {
-        outcome.error = errorMessage(caught);
-        const settled = new Set([...outcome.done, ...outcome.dead].map((d) => d.record.field));
-        const waiting = new Set(outcome.retryLater);
-        for (const record of records)
-          if (!settled.has(record.field) && !waiting.has(record)) outcome.retryLater.push(record);
-      }
+      else outcome.error = errorMessage(caught);
+    }
+    for (const [ref, settled] of written.byRecord()) {
+      const record = byRef.get(ref) as BufferedRecord;
+      if (settled.kind === 'done') outcome.done.push({ record, result: settled.result });
+      else if (settled.kind === 'dead')
+        outcome.dead.push({ record, reason: settled.reason, detail: settled.detail });
+      else if (settled.kind === 'retry' || !outcome.fenced) outcome.retryLater.push(record);
     }
     return outcome;
   }
@@ -340,6 +354,55 @@ export class FlushRunner {
         shard,
         retryLater.map((r) => ({ field: r.field, version: r.version })),
       );
+    }
+  }
+}
+
+/** Where a record stands after its operations' outcomes (unsettled: some were never answered). */
+type RecordOutcome = ItemOutcome | { kind: 'unsettled' };
+
+const SEVERITY: Record<ItemOutcome['kind'], number> = { done: 0, retry: 1, dead: 2 };
+
+/**
+ * The outcomes of a batch's operations, folded per record: its own operation gives the result; a
+ * copy (reindex) can only make it worse — dead before retry before done.
+ */
+class Writes {
+  private readonly copies: ReadonlySet<BulkOp>;
+  private readonly pending = new Map<string, number>();
+  private readonly outcomes = new Map<string, RecordOutcome>();
+
+  constructor(ops: readonly BulkOp[], copies: ReadonlySet<BulkOp>) {
+    this.copies = copies;
+    for (const op of ops) {
+      this.pending.set(op.ref, (this.pending.get(op.ref) ?? 0) + 1);
+      this.outcomes.set(op.ref, { kind: 'unsettled' });
+    }
+  }
+
+  add(op: BulkOp, item: ItemOutcome): void {
+    this.pending.set(op.ref, (this.pending.get(op.ref) ?? 1) - 1);
+    const before = this.outcomes.get(op.ref) as RecordOutcome;
+    const copy = this.copies.has(op);
+    const marked: ItemOutcome =
+      copy && item.kind === 'dead' ? { ...item, detail: `reindex target ${op.index}: ${item.detail}` } : item;
+    const worse = before.kind === 'unsettled' || SEVERITY[marked.kind] > SEVERITY[before.kind];
+    const ownResult = before.kind === 'done' && marked.kind === 'done' && !copy;
+    if (worse || ownResult) this.outcomes.set(op.ref, marked);
+  }
+
+  /** The chunk holding `op` failed as a whole. */
+  failed(op: BulkOp): void {
+    this.add(op, { kind: 'retry', status: 0, reason: 'bulk request failed' });
+  }
+
+  /** Each record's outcome; `unsettled` for those with an operation never answered. */
+  *byRecord(): Iterable<[string, RecordOutcome]> {
+    for (const [ref, outcome] of this.outcomes) {
+      yield [
+        ref,
+        (this.pending.get(ref) ?? 0) > 0 && outcome.kind === 'done' ? { kind: 'unsettled' } : outcome,
+      ];
     }
   }
 }

@@ -5,6 +5,7 @@ export * from './chunk.ts';
 export * from './dead-letters.ts';
 export * from './migrate.ts';
 export * from './pool.ts';
+export * from './reindex-jobs.ts';
 export * from './resync-jobs.ts';
 export * from './sync-monitor.ts';
 export * from './table-resets.ts';
