@@ -108,8 +108,10 @@ test('a document Elasticsearch refuses is dead-lettered alone; replay applies it
   const conflicts = await deadLetters('mapping_conflict', 'strict');
   assert.equal(conflicts.length, 1, 'the conflict of column and index is reported once, not per row');
 
-  // The user reindexes: here the index goes, and Sluice makes it again from its template.
-  await pipeline.es.request({ method: 'DELETE', path: `/${index}` });
+  // The user reindexes: the index is rebuilt from MySQL with the mappings the columns derive, and the
+  // user's concrete index becomes an alias of Sluice's.
+  const reindexed = await runSluice(['reindex', `${pipeline.database}.strict`, '--json'], pipeline.env);
+  assert.equal(reindexed.code, 0, reindexed.stdout + reindexed.stderr);
   await db.query("UPDATE strict SET v = 'after reindex' WHERE id = 1");
   const replay = await runSluice(
     ['dlq', 'replay', '--id', ...refused.map((d) => String(d.id)), '--json'],

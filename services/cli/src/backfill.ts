@@ -3,7 +3,9 @@
 // a version below every change committed after they were read (shared/resync/src/rule.ts). A run
 // checkpoints after every chunk; a run of a table that did not finish resumes after its last chunk.
 import { loadMapping, requiredSetting, type SettingValues } from '@sluice/config';
+import type { Mapping } from '@sluice/core';
 import type { BackfillResult, Resync } from '@sluice/resync';
+import type { EsApi } from '@sluice/sink';
 import {
   bufferOn,
   CloseList,
@@ -18,31 +20,20 @@ import type { Pool } from 'mysql2/promise';
 import { cliLogger, printResult, settingsOf } from './context.ts';
 import { Progress } from './progress.ts';
 
-/** The re-sync of the CLI's commands, and the metadata pool it opened (for the commands' own use). */
+/** The re-sync of the CLI's commands, and what it was built on (for the commands' own use). */
 export async function openResync(
   settings: SettingValues,
   opened: CloseList,
-): Promise<{ resync: Resync; metadata: Pool }> {
+): Promise<{ resync: Resync; metadata: Pool; source: Pool; es: EsApi; mapping: Mapping }> {
   requiredSetting(settings, 'sourceMysqlUrl', 'backfill');
   const logger = cliLogger();
-  const pool = await openMetadata(settings, opened);
-  const source = (await openSourceMysql(settings, opened)) as NonNullable<
-    Awaited<ReturnType<typeof openSourceMysql>>
-  >;
+  const metadata = await openMetadata(settings, opened);
+  const source = (await openSourceMysql(settings, opened)) as Pool;
   const buffer = bufferOn(await openBufferRedis(settings, opened, { name: 'cli', writes: true }), settings);
-  const resync = resyncOn(
-    settings,
-    {
-      source,
-      metadata: pool,
-      buffer,
-      es: await openEs(settings, opened),
-      mapping: loadMapping(settings.mappingFile, settings.esIndexPrefix),
-    },
-    opened,
-    logger,
-  );
-  return { resync, metadata: pool };
+  const es = await openEs(settings, opened);
+  const mapping = loadMapping(settings.mappingFile, settings.esIndexPrefix);
+  const resync = resyncOn(settings, { source, metadata, buffer, es, mapping }, opened, logger);
+  return { resync, metadata, source, es, mapping };
 }
 
 export function registerBackfillCommand(program: Command): void {

@@ -7,6 +7,7 @@ import { registerDlqCommands } from './dlq.ts';
 import { describeFailure, EXIT } from './exit.ts';
 import { registerLoadtestCommand } from './loadtest.ts';
 import { registerRecoverCommand } from './recover.ts';
+import { registerReindexCommand } from './reindex.ts';
 import { registerRepairCommand } from './repair.ts';
 import { registerServiceCommands } from './services.ts';
 import { registerShardsCommand } from './shards.ts';
@@ -24,6 +25,7 @@ registerConfigCommand(program);
 registerCheckCommand(program);
 registerBackfillCommand(program);
 registerRepairCommand(program);
+registerReindexCommand(program);
 registerLoadtestCommand(program);
 registerShardsCommand(program);
 

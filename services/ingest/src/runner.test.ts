@@ -355,12 +355,12 @@ test('mapping conflicts are dead-lettered once per field and type, and again if 
       [
         'mapping_conflict',
         'shop.items',
-        "items: column name: the index has long, the table's type gives keyword (values go on being written; reindex the table to apply the new types)",
+        "items: column name: the index has long, the table's type gives keyword (values go on being written; sluice reindex shop.items applies the new types)",
       ],
       [
         'mapping_conflict',
         'shop.items',
-        "items: column name: the index has long, the table's type gives date (values go on being written; reindex the table to apply the new types)",
+        "items: column name: the index has long, the table's type gives date (values go on being written; sluice reindex shop.items applies the new types)",
       ],
     ],
   );

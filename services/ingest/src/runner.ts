@@ -143,7 +143,7 @@ export class IngestRunner {
       letters.push({
         stage: 'ingest',
         reason: 'mapping_conflict',
-        detail: `${report.index}: ${detail} (values go on being written; reindex the table to apply the new types)`,
+        detail: `${report.index}: ${detail} (values go on being written; sluice reindex ${report.tableKey} applies the new types)`,
         tableName: report.tableKey,
         payload: null,
       });

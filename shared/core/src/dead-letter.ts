@@ -16,7 +16,7 @@ export const DEAD_LETTER_REASONS = {
   table_moved_partition:
     'the table arrived in another Kafka partition than before: bump the source generation',
   mapping_conflict:
-    "a column's type conflicts with the index's existing mapping: reindex the table into a new index",
+    "a column's type conflicts with the index's existing mapping: sluice reindex <db.table> rebuilds it with the new types",
   text_undecodable:
     'a text column holds U+FFFD: Canal could not decode it in its connectionCharset (a column of another character set)',
   es_mapping_error: 'Elasticsearch refused the document (mapping or parsing error)',

@@ -1,2 +1,3 @@
+export * from './reindex.ts';
 export * from './resync.ts';
 export * from './rule.ts';

@@ -12,6 +12,7 @@ import { storedForms } from '@sluice/pipeline';
 import type { Logger } from '@sluice/runtime';
 import { type EsApi, scrollIndex } from '@sluice/sink';
 import type { Pool } from 'mysql2/promise';
+import { estimateRows, throttleRows } from './pace.ts';
 import { resyncVersion } from './rule.ts';
 
 /** End offsets (the offset the next message gets) of every partition of the topics. */
@@ -163,7 +164,7 @@ export class Resync {
     let after = resumed?.after;
     let rows = resumed?.rows ?? 0;
     const resumedAt = rows;
-    const estimate = await this.estimate(shape);
+    const estimate = await estimateRows(this.deps.source, shape.database, shape.table);
     const started = Date.now();
     let refused = 0;
     const progress = (): ResyncProgress => ({
@@ -192,7 +193,7 @@ export class Resync {
       rows += chunk.length;
       await checkpoints.save(tableKey, 'backfill', after, rows);
       options.onProgress?.(progress());
-      await this.throttle(rows - resumedAt, started, options.signal);
+      await throttleRows(rows - resumedAt, started, this.settings.ratePerSecond, options.signal);
       if (chunk.length < this.settings.chunkRows) break;
     }
     await checkpoints.finish(tableKey, 'backfill', rows);
@@ -312,19 +313,5 @@ export class Resync {
     while ((await this.deps.buffer.totalPending()) >= this.settings.highWatermark) {
       await sleep(this.settings.backpressureWaitMs ?? 500, undefined, signal ? { signal } : undefined);
     }
-  }
-
-  private async throttle(done: number, started: number, signal: AbortSignal | undefined): Promise<void> {
-    if (this.settings.ratePerSecond <= 0) return;
-    const due = started + (done / this.settings.ratePerSecond) * 1000 - Date.now();
-    if (due > 0) await sleep(due, undefined, signal ? { signal } : undefined);
-  }
-
-  private async estimate(shape: TableShape): Promise<number> {
-    const [rows] = (await this.deps.source.query(
-      'SELECT TABLE_ROWS AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
-      [shape.database, shape.table],
-    )) as [Array<{ n: number | null }>, unknown];
-    return Number(rows[0]?.n ?? 0);
   }
 }
