@@ -1,5 +1,7 @@
-// The alert rules and the Grafana dashboard in deploy/observability only use metrics Sluice exports.
+// The alert rules and the Grafana dashboard in deploy/observability only use metrics Sluice exports;
+// the rules are valid for Prometheus and fire when their unit tests (alerts.test.yaml) say they must.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { METRIC } from '@sluice/runtime';
@@ -28,6 +30,18 @@ test('alert rules are well formed and use exported metrics only', () => {
     const used = metricsIn(rule.expr);
     assert.ok(used.length > 0, `${rule.alert} uses a Sluice metric`);
     for (const name of used) assert.ok(known.has(name as never), `${rule.alert}: unknown metric ${name}`);
+  }
+});
+
+test('promtool accepts the alert rules, and each tested alert fires exactly when its case says', () => {
+  const dir = `${repoRoot}deploy/observability`;
+  for (const args of [
+    ['check', 'rules', 'alerts.yaml'],
+    ['test', 'rules', 'alerts.test.yaml'],
+  ]) {
+    const run = spawnSync('promtool', args, { cwd: dir, encoding: 'utf8' });
+    assert.ifError(run.error); // promtool comes with Debian's prometheus package (bootstrap.sh)
+    assert.equal(run.status, 0, `promtool ${args.join(' ')}:\n${run.stdout}${run.stderr}`);
   }
 });
 
