@@ -89,6 +89,12 @@ test('an exact copy under a write load has no differences', async () => {
   assert.deepEqual([t?.rows, t?.docs, t?.missing, t?.stale, t?.extra], [ROWS, ROWS, 0, 0, 0]);
 });
 
+test('check --cache is refused as a usage error until the cache exists, never passed as a clean check', async () => {
+  const result = await runSluice(['check', '--cache', '--table', `${pipeline.database}.items`], pipeline.env);
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(result.stderr, /--cache: Sluice has no query cache yet/);
+});
+
 test('check finds exactly what was changed behind Sluice, stores it, and repair restores the table', async () => {
   await pipeline.waitConverged(['items']);
   const doc = (id: number, body: unknown) =>
