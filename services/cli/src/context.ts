@@ -1,7 +1,7 @@
 // Shared set-up of CLI commands: settings from --config and the environment, a logger.
 
 import { loadSettings, type SettingName, type SettingValues } from '@sluice/config';
-import { createLogger, type Logger } from '@sluice/runtime';
+import { createLogger, type Logger } from '@sluice/runtime/logger';
 import type { Command } from 'commander';
 
 export function settingsOf(

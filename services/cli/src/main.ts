@@ -1,16 +1,7 @@
 // `sluice` — the command line of Sluice. Settings come from SLUICE_* variables and/or --config.
 import { Command, Option } from 'commander';
-import { registerBackfillCommand } from './backfill.ts';
-import { registerCheckCommand } from './check.ts';
-import { registerConfigCommand } from './config-command.ts';
-import { registerDlqCommands } from './dlq.ts';
+import { COMMANDS, commandOf, type Register } from './commands.ts';
 import { describeFailure, EXIT } from './exit.ts';
-import { registerLoadtestCommand } from './loadtest.ts';
-import { registerRecoverCommand } from './recover.ts';
-import { registerReindexCommand } from './reindex.ts';
-import { registerRepairCommand } from './repair.ts';
-import { registerServiceCommands } from './services.ts';
-import { registerShardsCommand } from './shards.ts';
 
 const program = new Command('sluice')
   .description('Keeps Elasticsearch in step with MySQL (Canal → Kafka → Redis buffer → Elasticsearch).')
@@ -18,16 +9,12 @@ const program = new Command('sluice')
   .showHelpAfterError()
   .enablePositionalOptions();
 
-registerServiceCommands(program);
-registerRecoverCommand(program);
-registerDlqCommands(program);
-registerConfigCommand(program);
-registerCheckCommand(program);
-registerBackfillCommand(program);
-registerRepairCommand(program);
-registerReindexCommand(program);
-registerLoadtestCommand(program);
-registerShardsCommand(program);
+const named = commandOf(process.argv.slice(2));
+const chosen = named !== undefined && Object.hasOwn(COMMANDS, named) ? [named] : Object.keys(COMMANDS);
+const registers = new Set(
+  await Promise.all(chosen.map((name) => (COMMANDS[name] as () => Promise<Register>)())),
+);
+for (const register of registers) register(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -2,10 +2,9 @@
 // @elastic/elasticsearch client of the same major (the 9.x client sends `compatible-with=9`, which an
 // 8.x server refuses). Everything Sluice sends goes through one narrow `request` function, so the rest
 // of the code does not depend on either client's typings; its failures are EsRequestErrors
-// (request-errors.ts), never the client's own error classes.
-import { Client as Client9 } from '@elastic/elasticsearch';
+// (request-errors.ts), never the client's own error classes. The client is loaded when the server's
+// major is known.
 import { DependencyError } from '@sluice/core';
-import { Client as Client8 } from 'es8';
 import { EsRequestError, statusOfClientError } from './request-errors.ts';
 
 export interface EsAuth {
@@ -154,7 +153,11 @@ export async function openElastic(given: EsOptions): Promise<EsApi> {
       : {}),
     ...(options.caCert ? { tls: { ca: options.caCert } } : {}),
   };
-  const client = major === 9 ? new Client9(clientOptions) : new Client8(clientOptions);
+  // Only the server's major's client is loaded (each is tens of MiB once loaded).
+  const client =
+    major === 9
+      ? new (await import('@elastic/elasticsearch')).Client(clientOptions)
+      : new (await import('es8')).Client(clientOptions);
   // Both majors' transports share this call shape; typing it once keeps the two clients apart.
   const transport = client.transport as unknown as {
     request(

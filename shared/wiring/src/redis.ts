@@ -1,0 +1,49 @@
+// Redis: a connection for a purpose (buffer writes, BullMQ queues), and the buffer on it.
+import { checkNoEviction, openRedis, RedisBuffer } from '@sluice/buffer';
+import { redisSecurity, type SettingValues } from '@sluice/config';
+import type { Logger } from '@sluice/runtime';
+import type { Redis } from 'ioredis';
+import type { Closers } from './closers.ts';
+
+export interface RedisPurpose {
+  /** Shown in CLIENT LIST: "sluice-<name>". */
+  name: string;
+  /** BullMQ's connections: commands wait for a reconnect instead of failing. */
+  queues?: boolean;
+  /** The process writes the buffer: refuse a Redis that may evict keys (unless allowed by setting). */
+  writes?: boolean;
+  logger?: Logger;
+}
+
+export async function openBufferRedis(
+  settings: SettingValues,
+  closers: Closers,
+  purpose: RedisPurpose,
+): Promise<Redis> {
+  const { logger } = purpose;
+  const redis = await openRedis(settings.redisUrl, {
+    ...redisSecurity(settings),
+    connectionName: `sluice-${purpose.name}`,
+    ...(purpose.queues ? { maxRetriesPerRequest: null } : {}),
+    ...(logger ? { onError: (error: Error) => logger.warn({ err: error }, 'redis connection error') } : {}),
+  });
+  closers.onStop(purpose.queues ? 'redis-queues' : 'redis', async () => {
+    await redis.quit();
+  });
+  if (purpose.writes) {
+    await checkNoEviction(redis, settings.redisUrl, settings.redisAllowEviction, (m) =>
+      (logger ?? console).warn(m),
+    );
+  }
+  return redis;
+}
+
+/** The buffer of this cluster on a connection: the one place its layout and retry settings are given. */
+export function bufferOn(redis: Redis, settings: SettingValues): RedisBuffer {
+  return new RedisBuffer(redis, {
+    prefix: settings.redisPrefix,
+    cluster: settings.cluster,
+    shards: settings.shards,
+    retryMaxMs: settings.retryBackoffMaxMs,
+  });
+}

@@ -1,0 +1,56 @@
+// The re-sync (backfill, repair) and the Kafka end offsets its versions are taken from.
+import { BackupRepository, type Pool, ResyncJobRepository } from '@sluice/backup';
+import type { RedisBuffer } from '@sluice/buffer';
+import { kafkaSecurity, type SettingValues } from '@sluice/config';
+import type { Mapping } from '@sluice/core';
+import { Resync } from '@sluice/resync';
+import type { Logger } from '@sluice/runtime';
+import type { EsApi } from '@sluice/sink';
+import { KafkaPartitionEnds, type KafkaSourceOptions } from '@sluice/source';
+import type { Closers } from './closers.ts';
+
+/** Kafka's end offsets (re-sync versions), on one admin connection closed with the others. */
+export function partitionEnds(settings: SettingValues, closers: Closers, logger: Logger): KafkaPartitionEnds {
+  const ends = new KafkaPartitionEnds({
+    ...(kafkaSecurity(settings) as Pick<KafkaSourceOptions, 'ssl' | 'sasl'>),
+    brokers: settings.kafkaBrokers,
+    clientId: `${settings.kafkaClientId}-resync`,
+    logger,
+  });
+  closers.onStop('kafka-admin', () => ends.close());
+  return ends;
+}
+
+/**
+ * The re-sync (backfill, repair) on connections a process already has: the one place its parts and
+ * settings are put together (the CLI's commands and the worker's nightly repair use it).
+ */
+export function resyncOn(
+  settings: SettingValues,
+  parts: { source: Pool; metadata: Pool; buffer: RedisBuffer; es: EsApi; mapping: Mapping },
+  closers: Closers,
+  logger: Logger,
+): Resync {
+  const backup = new BackupRepository(parts.metadata);
+  return new Resync(
+    {
+      source: parts.source,
+      mapping: parts.mapping,
+      buffer: parts.buffer,
+      backup,
+      ends: partitionEnds(settings, closers, logger),
+      places: backup,
+      checkpoints: new ResyncJobRepository(parts.metadata),
+      es: parts.es,
+      logger,
+    },
+    {
+      shards: settings.shards,
+      generation: settings.sourceGeneration,
+      topics: settings.kafkaTopics,
+      chunkRows: settings.resyncChunkRows,
+      ratePerSecond: settings.resyncMaxRowsPerSecond,
+      highWatermark: settings.highWatermark,
+    },
+  );
+}
