@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import mysql from 'mysql2/promise';
 import { runSluice } from '../support/cli.ts';
+import { sourceLoop } from '../support/mysql.ts';
 import { createPipeline, type Pipeline } from '../support/pipeline.ts';
 import { stack } from '../support/stack.ts';
 
@@ -48,24 +49,9 @@ after(async () => {
 
 /** Updates random rows among `ids` through the binlog until stopped. */
 function writeLoad(ids: number[]): { stop(): Promise<number> } {
-  let running = true;
-  const done = (async () => {
-    const conn = await mysql.createConnection({ uri: stack().sourceMysqlUrl });
-    let n = 0;
-    while (running) {
-      const id = ids[n % ids.length] as number;
-      await conn.query(`UPDATE \`${pipeline.database}\`.items SET qty = qty + 1 WHERE id = ?`, [id]);
-      n++;
-    }
-    await conn.end();
-    return n;
-  })();
-  return {
-    stop: async () => {
-      running = false;
-      return done;
-    },
-  };
+  return sourceLoop((conn, n) =>
+    conn.query(`UPDATE \`${pipeline.database}\`.items SET qty = qty + 1 WHERE id = ?`, [ids[n % ids.length]]),
+  );
 }
 
 const check = async (...args: string[]) => {

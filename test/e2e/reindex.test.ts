@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import { runSluice } from '../support/cli.ts';
+import { sourceLoop } from '../support/mysql.ts';
 import { createPipeline, type Pipeline } from '../support/pipeline.ts';
 import { repoRoot, stack } from '../support/stack.ts';
 import { waitFor } from '../support/wait.ts';
@@ -58,31 +59,17 @@ after(async () => {
 
 /** Updates the first rows, inserts rows above ROWS and deletes some of those, until stopped. */
 function writeLoad(): { stop(): Promise<number> } {
-  let running = true;
-  const done = (async () => {
-    const conn = await mysql.createConnection({ uri: stack().sourceMysqlUrl });
-    const t = `\`${pipeline.database}\`.items`;
-    let n = 0;
-    while (running) {
-      const pick = n % 10;
-      if (pick < 6)
-        await conn.query(`UPDATE ${t} SET qty = qty + 1, name = ? WHERE id = ?`, [
-          `u${n}`,
-          ((n * 7919) % ROWS) + 1,
-        ]);
-      else if (pick < 9) await conn.query(`INSERT INTO ${t} VALUES (?, ?, 0)`, [ROWS + n, `new ${n}`]);
-      else await conn.query(`DELETE FROM ${t} WHERE id = ?`, [ROWS + n - 5]);
-      n++;
-    }
-    await conn.end();
-    return n;
-  })();
-  return {
-    stop: async () => {
-      running = false;
-      return done;
-    },
-  };
+  const t = `\`${pipeline.database}\`.items`;
+  return sourceLoop((conn, n) => {
+    const pick = n % 10;
+    if (pick < 6)
+      return conn.query(`UPDATE ${t} SET qty = qty + 1, name = ? WHERE id = ?`, [
+        `u${n}`,
+        ((n * 7919) % ROWS) + 1,
+      ]);
+    if (pick < 9) return conn.query(`INSERT INTO ${t} VALUES (?, ?, 0)`, [ROWS + n, `new ${n}`]);
+    return conn.query(`DELETE FROM ${t} WHERE id = ?`, [ROWS + n - 5]);
+  });
 }
 
 /** Counts the first ROWS documents through the alias as fast as it can, until stopped. */

@@ -69,3 +69,29 @@ export async function openMetaDatabase(): Promise<MetaDatabase> {
     },
   };
 }
+
+/**
+ * Runs `statement` again and again on its own connection to the source MySQL (its changes go through
+ * the binlog) until stopped; `stop()` resolves with how many ran. `n` counts from 0.
+ */
+export function sourceLoop(statement: (conn: mysql.Connection, n: number) => Promise<unknown>): {
+  stop(): Promise<number>;
+} {
+  let running = true;
+  const done = (async () => {
+    const conn = await mysql.createConnection({ uri: stack().sourceMysqlUrl });
+    let n = 0;
+    try {
+      while (running) await statement(conn, n++);
+    } finally {
+      await conn.end();
+    }
+    return n;
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      return done;
+    },
+  };
+}
