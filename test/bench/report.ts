@@ -39,7 +39,8 @@ export async function peakRss<T>(
   let peak = 0;
   const sample = () => {
     try {
-      const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      // VmHWM: the kernel's own high-water mark of the resident set, so no peak falls between samples.
+      const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
       if (match) peak = Math.max(peak, Number(match[1]) / 1024);
     } catch {
       // the process ended
