@@ -55,6 +55,7 @@ test('migrations are idempotent, serialised and refuse edited history', async ()
     'check_runs',
     'check_tables',
     'dead_letter',
+    'reindex_jobs',
     'resync_jobs',
     'schema_migrations',
     'source_progress',
