@@ -65,7 +65,7 @@ test('ingest pauses above the high watermark and resumes below the low one; noth
     zipfS: 0.3,
   });
   await waitFor('the rest to wait in Kafka: a lag of the changes made while paused', async () =>
-    (await metricSum(ingest.httpPort, 'sluice_consumer_lag')) >= 500 ? true : undefined,
+    (await metricSum(ingest.httpPort, 'sluice_consumer_lag_messages')) >= 500 ? true : undefined,
   );
   assert.equal(await pending(), atPause, 'nothing more is buffered while paused');
 

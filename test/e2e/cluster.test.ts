@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { runWorkload, WORKLOAD_TABLES } from '@sluice/loadgen';
 import { runSluice } from '../support/cli.ts';
 import { createPipeline, type Pipeline } from '../support/pipeline.ts';
-import { type ServiceProcess, workerStatus } from '../support/services.ts';
+import { metricsText, type ServiceProcess, workerStatus } from '../support/services.ts';
 import { uniqueName, waitFor } from '../support/wait.ts';
 import {
   children,
@@ -82,6 +82,24 @@ async function settled(workers: ServiceProcess[], timeoutMs = 30_000): Promise<R
     },
     { timeoutMs, intervalMs: 100 },
   );
+}
+
+/**
+ * A worker's per-shard gauge series against what it owns: `sluice_shard_owned` names exactly its
+ * shards, and pending / oldest age no other (a shard it gave away has no series left).
+ */
+async function assertShardSeries(worker: ServiceProcess): Promise<void> {
+  const { owned } = await workerStatus(worker);
+  const text = await metricsText(worker);
+  const shardsOf = (name: string) =>
+    [...text.matchAll(new RegExp(`^${name}\\{[^}]*shard="(\\d+)"`, 'gm'))]
+      .map((m) => Number(m[1]))
+      .sort((x, y) => x - y);
+  assert.deepEqual(shardsOf('sluice_shard_owned'), owned, `${worker.name}: owned series`);
+  for (const name of ['sluice_buffer_pending_records', 'sluice_buffer_oldest_age_seconds']) {
+    const foreign = shardsOf(name).filter((shard) => !owned.includes(shard));
+    assert.deepEqual(foreign, [], `${worker.name}: ${name} of shards it does not own`);
+  }
 }
 
 function countsOf(a: RawAssignment): number[] {
@@ -236,6 +254,7 @@ test('scaling 3 → 5 → 2 → 4 under load moves only the necessary shards, ne
     }
     await settled(workers);
     await sleep(2000);
+    for (const worker of workers) await assertShardSeries(worker);
   };
   await scaleTo(5);
   await scaleTo(2);

@@ -127,7 +127,7 @@ test('N bad messages in → N dead letters with reasons and positions; all valid
   await waitFor('the lag of every partition of the topic to drop to 0', async () => {
     const lines = (await metricsText(ingest))
       .split('\n')
-      .filter((l) => l.startsWith('sluice_consumer_lag{') && l.includes(`topic="${topic}"`));
+      .filter((l) => l.startsWith('sluice_consumer_lag_messages{') && l.includes(`topic="${topic}"`));
     return lines.length > 0 && lines.every((l) => l.endsWith(' 0')) ? true : undefined;
   });
 });

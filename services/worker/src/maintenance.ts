@@ -48,13 +48,26 @@ export async function startMaintenance(
     await recover();
   });
   if (options.recoveryIntervalMs > 0) periodic.every(options.recoveryIntervalMs, 'recovery-sweep', recover);
+  let exported = new Set<string>();
   periodic.every(options.gaugesMs, 'buffer-gauges', async () => {
     const now = Date.now();
+    const shown = new Set<string>();
     for (const s of await deps.stats(owned())) {
       const shard = shardLabel(s.shard);
       metrics.pending.set({ shard }, s.pending);
       metrics.oldestAge.set({ shard }, s.oldestBufferedAt === null ? 0 : (now - s.oldestBufferedAt) / 1000);
+      shown.add(shard);
     }
+    // A shard released while its stats were read (the release already dropped its series) or since
+    // the last round: its series go now, and only owned shards' series stay.
+    const still = new Set(owned().map(shardLabel));
+    for (const shard of new Set([...exported, ...shown])) {
+      if (still.has(shard)) continue;
+      metrics.pending.remove({ shard });
+      metrics.oldestAge.remove({ shard });
+      shown.delete(shard);
+    }
+    exported = shown;
   });
   periodic.every(options.checkGaugesMs, 'check-gauges', async () => {
     const run = await deps.reports.lastRun();

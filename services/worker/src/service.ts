@@ -40,6 +40,7 @@ export async function startWorker(settings: SettingValues, logger: Logger): Prom
   const lifecycle = new Lifecycle({ logger, forceExitMs: options.forceExitMs });
   const registry = createRegistry('worker');
   const metrics = flushMetrics(registry);
+  metrics.shards.set(options.shards);
   const deps = await openWorkerDependencies(settings, options, lifecycle, metrics, logger);
   const { buffer, backup } = deps;
 

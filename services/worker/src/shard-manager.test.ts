@@ -124,7 +124,7 @@ function harness(owned: number[], knobs: Knobs = {}) {
   const counted = async (counter: 'recovered' | 'rebalances') =>
     (await metrics[counter].get()).values[0]?.value ?? 0;
   const logged = (level: string) => lines.filter((l) => l.level === level).map((l) => l.msg);
-  return { manager, ownership, events, jobs, job, ownedGauge, counted, logged };
+  return { manager, ownership, events, jobs, job, metrics, ownedGauge, counted, logged };
 }
 
 test('start recovers each owned shard from the backup before scheduling it, in shard order, then flushes it', async () => {
@@ -160,12 +160,20 @@ test('a failing first flush is logged and the shard stays owned', async () => {
 test('an assignment releases the shards lost and recovers then schedules the ones gained; kept ones are untouched', async () => {
   const h = harness([1, 2]);
   await h.manager.start();
+  for (const shard of [1, 2]) {
+    h.metrics.pending.set({ shard: shardLabel(shard) }, 10);
+    h.metrics.oldestAge.set({ shard: shardLabel(shard) }, 2);
+  }
   h.events.length = 0;
   h.ownership.assign([2, 4]);
   await settle();
   assert.deepEqual(h.events, ['release 1', 'released 1', ...gained(4)]);
+  for (const gaugeName of ['pending', 'oldestAge'] as const) {
+    const shards = (await h.metrics[gaugeName].get()).values.map((v) => v.labels.shard);
+    assert.deepEqual(shards, [shardLabel(2)], `${gaugeName}: the released shard's series is gone`);
+  }
   assert.deepEqual(h.manager.owned(), [2, 4]);
-  assert.deepEqual(await h.ownedGauge(), { [shardLabel(1)]: 0, [shardLabel(2)]: 1, [shardLabel(4)]: 1 });
+  assert.deepEqual(await h.ownedGauge(), { [shardLabel(2)]: 1, [shardLabel(4)]: 1 }, 'shard 1 has no series');
   assert.equal(await h.counted('rebalances'), 2);
   await h.manager.stop();
 });
@@ -234,7 +242,7 @@ test('a stale session fences every flush at once; while fenced nothing is schedu
   await settle();
   assert.deepEqual(h.events, ['fenceAll self-fenced']);
   assert.deepEqual(h.manager.owned(), []);
-  assert.deepEqual(await h.ownedGauge(), { [shardLabel(1)]: 0, [shardLabel(2)]: 0 });
+  assert.deepEqual(await h.ownedGauge(), {}, 'a fenced worker exports no shard as owned');
   assert.deepEqual(h.logged('warn'), [
     'cannot prove membership any more: stopping every flush (self-fencing)',
   ]);

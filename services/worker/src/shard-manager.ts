@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { shardLabel } from '@sluice/core';
 import type { Recovery } from '@sluice/pipeline';
-import type { FlushMetrics, Logger } from '@sluice/runtime';
+import { type FlushMetrics, forgetShard, type Logger } from '@sluice/runtime';
 import type { FlushScheduler, ShardJob } from './scheduler.ts';
 
 /** Who owns what: the ZooKeeper coordinator, or a fixed list (SLUICE_STATIC_SHARDS). */
@@ -84,7 +84,7 @@ export class ShardManager {
       );
       this.syncing = this.syncing.then(async () => {
         await this.deps.scheduler.fenceAll('self-fenced');
-        for (const shard of this.running) this.deps.metrics.owned.set({ shard: shardLabel(shard) }, 0);
+        for (const shard of this.running) forgetShard(this.deps.metrics, shardLabel(shard));
         this.running.clear();
       });
     } else if (fresh && this.fenced && !this.stopped) {
@@ -117,7 +117,7 @@ export class ShardManager {
       lost.map(async (shard) => {
         await scheduler.release(shard);
         this.running.delete(shard);
-        metrics.owned.set({ shard: shardLabel(shard) }, 0);
+        forgetShard(metrics, shardLabel(shard));
       }),
     );
     for (const shard of gained) {

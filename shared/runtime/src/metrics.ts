@@ -14,7 +14,7 @@ export const METRIC = {
   ingestDdl: 'sluice_ingest_ddl_total',
   sweepDocs: 'sluice_sweep_docs_total',
   dedupMerged: 'sluice_dedup_merged_total',
-  bufferPending: 'sluice_buffer_pending',
+  bufferPending: 'sluice_buffer_pending_records',
   bufferOldestAge: 'sluice_buffer_oldest_age_seconds',
   flushDuration: 'sluice_flush_duration_seconds',
   flushDocs: 'sluice_flush_docs_total',
@@ -22,19 +22,22 @@ export const METRIC = {
   syncLatency: 'sluice_sync_latency_seconds',
   syncLatencyRecent: 'sluice_sync_latency_recent_seconds',
   dlq: 'sluice_dlq_total',
-  backupUnsynced: 'sluice_backup_unsynced',
+  backupUnsynced: 'sluice_backup_unsynced_rows',
   recovered: 'sluice_recovered_total',
-  consumerLag: 'sluice_consumer_lag',
+  consumerLag: 'sluice_consumer_lag_messages',
   shardOwned: 'sluice_shard_owned',
+  shards: 'sluice_shards',
   rebalances: 'sluice_rebalances_total',
-  checkDifferences: 'sluice_check_differences',
+  checkDifferences: 'sluice_check_differences_rows',
   checkLastRun: 'sluice_check_last_run_timestamp_seconds',
 } as const;
 
 export function createRegistry(service: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
-  collectDefaultMetrics({ register: registry, prefix: 'sluice_process_' });
+  // Node's process metrics under their standard names (process_cpu_seconds_total, nodejs_…), as
+  // every Node exporter gives them, so shared dashboards and alerts work unchanged.
+  collectDefaultMetrics({ register: registry });
   return registry;
 }
 
@@ -161,7 +164,13 @@ export function flushMetrics(registry: Registry) {
       'shard',
     ] as const),
     backupUnsynced: gauge(registry, METRIC.backupUnsynced, 'Backup rows not yet synced'),
-    owned: gauge(registry, METRIC.shardOwned, '1 for each shard this worker owns', ['shard'] as const),
+    owned: gauge(
+      registry,
+      METRIC.shardOwned,
+      '1 for each shard this worker owns (a shard it does not own has no series)',
+      ['shard'] as const,
+    ),
+    shards: gauge(registry, METRIC.shards, 'The number of shards of the cluster (SLUICE_SHARDS)'),
     rebalances: counter(registry, METRIC.rebalances, 'Assignment changes applied by this worker'),
     checkDifferences: gauge(
       registry,
@@ -174,3 +183,16 @@ export function flushMetrics(registry: Registry) {
 }
 
 export type FlushMetrics = ReturnType<typeof flushMetrics>;
+
+/**
+ * Drops the per-shard gauge series of a shard this worker does not own any more: summed over the
+ * workers each shard then counts once, and a stale age cannot keep an alert firing.
+ */
+export function forgetShard(
+  metrics: Pick<FlushMetrics, 'owned' | 'pending' | 'oldestAge'>,
+  shard: string,
+): void {
+  metrics.owned.remove({ shard });
+  metrics.pending.remove({ shard });
+  metrics.oldestAge.remove({ shard });
+}
