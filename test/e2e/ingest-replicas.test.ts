@@ -1,14 +1,16 @@
 // Several ingest replicas in one consumer group, scaled under load: two share the topic's partitions,
 // one leaves on SIGTERM (its partitions move to the other), a third joins. Every change arrives once
-// in the right order: the tables equal their indices, and nothing is dead-lettered.
+// in the right order: the tables equal their indices, and nothing is dead-lettered. Each replica
+// exports the consumer lag of the partitions it holds only, so summed lag is the group's.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { runWorkload, WORKLOAD_TABLES } from '@sluice/loadgen';
 import type { Admin } from 'kafkajs';
 import { groupAssignment, kafkaClient } from '../support/kafka.ts';
 import { createPipeline, type Pipeline } from '../support/pipeline.ts';
-import { metricSum } from '../support/services.ts';
+import { metricSum, metricsText } from '../support/services.ts';
 import { stack } from '../support/stack.ts';
+import { waitFor } from '../support/wait.ts';
 
 let pipeline: Pipeline;
 let admin: Admin;
@@ -24,6 +26,15 @@ after(async () => {
   await pipeline?.close();
 });
 
+/** The partitions of the topic a replica exports consumer lag for. */
+async function lagPartitions(replica: { httpPort: number }): Promise<number[]> {
+  const text = await metricsText(replica);
+  return [...text.matchAll(/^sluice_consumer_lag_messages\{([^}]*)\} /gm)]
+    .filter((m) => (m[1] as string).includes(`topic="${stack().kafkaTopic}"`))
+    .map((m) => Number(/partition="(\d+)"/.exec(m[1] as string)?.[1]))
+    .sort((x, y) => x - y);
+}
+
 /** Partitions of the topic held by each member of the group, once the group is stable. */
 const assignment = (members: number) =>
   groupAssignment(admin, pipeline.env.SLUICE_KAFKA_GROUP as string, stack().kafkaTopic, members);
@@ -34,6 +45,18 @@ test('ingest replicas share the partitions and hand them over when scaled down a
   const b = await pipeline.start('ingest');
   await pipeline.start('worker');
   const shared = await assignment(2);
+  assert.deepEqual(
+    await waitFor('each replica to report the lag of the partitions it holds', async () => {
+      const reported = await Promise.all([a, b].map(lagPartitions));
+      const held = await assignment(2);
+      const key = (sets: number[][]) =>
+        JSON.stringify(sets.map((p) => [...p].sort((x, y) => x - y).join()).sort());
+      const same = (x: number[][], y: number[][]) => key(x) === key(y);
+      return reported.every((p) => p.length > 0) && same(reported, held) ? reported : undefined;
+    }).then((reported) => reported.flat().sort((x, y) => x - y)),
+    Array.from({ length: topicPartitions }, (_, p) => p),
+    'the replicas report the lag of disjoint partitions, together every one: their sum is the group lag',
+  );
   assert.deepEqual(
     shared.flat().sort((x, y) => x - y),
     Array.from({ length: topicPartitions }, (_, p) => p),

@@ -73,8 +73,10 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
       logger.info({ pending, low: options.watermarks.low }, 'buffer below the low watermark: resuming Kafka');
     }
   });
-  /** Messages behind the partitions' ends; null until first measured (not 0: unknown is not caught up). */
+  /** Messages behind the ends of the partitions this replica holds; null until first measured (not 0:
+   * unknown is not caught up). */
   let lagTotal: number | null = null;
+  let lagShown = new Set<string>();
   periodic.every(options.lagCheckMs, 'lag', async () => {
     const lags = await source.lag().catch((error: unknown) => {
       logger.debug({ err: error }, 'consumer lag not available');
@@ -82,10 +84,19 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
     });
     if (!lags) return;
     let total = 0;
+    const shown = new Set<string>();
     for (const { topic, partition, lag } of lags) {
       metrics.lag.set({ topic, partition: String(partition) }, lag);
+      shown.add(`${topic}\u0000${partition}`);
       total += lag;
     }
+    // Partitions the group moved to another member: that member reports them now.
+    for (const key of lagShown) {
+      if (shown.has(key)) continue;
+      const [topic, partition] = key.split('\u0000') as [string, string];
+      metrics.lag.remove({ topic, partition });
+    }
+    lagShown = shown;
     lagTotal = total;
   });
 

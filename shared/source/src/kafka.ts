@@ -80,6 +80,8 @@ export class KafkaSource {
   private paused = false;
   private stopping = false;
   private joined = false;
+  /** The partitions the group gave this member at its last join, by topic. */
+  private assigned = new Map<string, Set<number>>();
 
   constructor(options: KafkaSourceOptions) {
     this.options = options;
@@ -99,6 +101,12 @@ export class KafkaSource {
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
       this.joined = true;
+      this.assigned = new Map(
+        Object.entries(event.payload.memberAssignment).map(([topic, partitions]) => [
+          topic,
+          new Set(partitions),
+        ]),
+      );
       options.logger.info({ assignment: event.payload.memberAssignment }, 'consumer group joined');
       options.onRebalance?.();
     });
@@ -232,10 +240,18 @@ export class KafkaSource {
   }
 
   /**
-   * Messages behind the end of each partition, from the group's committed offsets (so it also
-   * counts what waits while consumption is paused).
+   * Messages behind the end of each partition this member holds, from the group's committed offsets
+   * (so it also counts what waits while consumption is paused). Each partition is held by one member,
+   * so the lags the members report add up to the group's: none is counted twice. Before the first
+   * join: none.
    */
   async lag(): Promise<Array<{ topic: string; partition: number; lag: number }>> {
+    const all = await this.groupLag();
+    return all.filter(({ topic, partition }) => this.assigned.get(topic)?.has(partition) ?? false);
+  }
+
+  /** Messages behind the end of every partition of the topics, for the whole group. */
+  async groupLag(): Promise<Array<{ topic: string; partition: number; lag: number }>> {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
