@@ -45,6 +45,33 @@ test('promtool accepts the alert rules, and each tested alert fires exactly when
   }
 });
 
+test('every alert has a unit test that makes it fire, and a runbook section its runbook_url names', () => {
+  const rules = parse(readFileSync(`${repoRoot}deploy/observability/alerts.yaml`, 'utf8')) as {
+    groups: Array<{ rules: Array<{ alert: string; annotations?: { runbook_url?: string } }> }>;
+  };
+  const cases = parse(readFileSync(`${repoRoot}deploy/observability/alerts.test.yaml`, 'utf8')) as {
+    tests: Array<{ alert_rule_test: Array<{ alertname: string; exp_alerts: unknown[] }> }>;
+  };
+  const fired = new Set(
+    cases.tests.flatMap((t) =>
+      t.alert_rule_test.filter((c) => c.exp_alerts.length > 0).map((c) => c.alertname),
+    ),
+  );
+  const silent = new Set(
+    cases.tests.flatMap((t) =>
+      t.alert_rule_test.filter((c) => c.exp_alerts.length === 0).map((c) => c.alertname),
+    ),
+  );
+  const runbook = readFileSync(`${repoRoot}docs/runbook.md`, 'utf8');
+  const headings = new Set([...runbook.matchAll(/^## (\w+)$/gm)].map((m) => (m[1] as string).toLowerCase()));
+  for (const { alert, annotations } of rules.groups.flatMap((g) => g.rules)) {
+    assert.ok(fired.has(alert), `${alert}: a case where it fires`);
+    assert.ok(silent.has(alert), `${alert}: a case where it stays silent`);
+    assert.equal(annotations?.runbook_url, `docs/runbook.md#${alert.toLowerCase()}`, `${alert}: runbook_url`);
+    assert.ok(headings.has(alert.toLowerCase()), `${alert}: a section "## ${alert}" in docs/runbook.md`);
+  }
+});
+
 test('the Grafana dashboard uses exported metrics only', () => {
   const dashboard = JSON.parse(
     readFileSync(`${repoRoot}deploy/observability/grafana-dashboard.json`, 'utf8'),
