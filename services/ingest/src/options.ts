@@ -20,6 +20,8 @@ export interface IngestOptions {
   /** Backpressure: pause every partition at `high` pending records, resume at `low`. */
   watermarks: { high: number; low: number; checkMs: number };
   lagCheckMs: number;
+  /** Dependency checks for readiness: every `intervalMs`, each failing after `timeoutMs`. */
+  probes: { intervalMs: number; timeoutMs: number };
   http: { host: string; port: number; adminToken: string | undefined };
   forceExitMs: number;
 }
@@ -52,6 +54,7 @@ export function compileIngestOptions(settings: SettingValues): IngestOptions {
     },
     watermarks: { high: settings.highWatermark, low: settings.lowWatermark, checkMs: 1000 },
     lagCheckMs: 5000,
+    probes: { intervalMs: 5000, timeoutMs: 2000 },
     http: {
       host: settings.httpHost,
       port: settings.httpPort ?? INGEST_HTTP_PORT,

@@ -3,7 +3,15 @@
 // → background tasks (backpressure, lag) → HTTP → running. On stop, the reverse.
 import { BackupRepository, DeadLetterRepository } from '@sluice/backup';
 import { esIndexDefaults, loadMapping, type SettingValues } from '@sluice/config';
-import { createRegistry, ingestMetrics, Lifecycle, type Logger, Periodic, startHttp } from '@sluice/runtime';
+import {
+  createRegistry,
+  DependencyProbes,
+  ingestMetrics,
+  Lifecycle,
+  type Logger,
+  Periodic,
+  startHttp,
+} from '@sluice/runtime';
 import { fieldCapabilities, TableSchemas } from '@sluice/sink';
 import { KafkaSource, type KafkaSourceOptions } from '@sluice/source';
 import { bufferOn, openBufferRedis, openEs, openMetadata } from '@sluice/wiring';
@@ -53,6 +61,13 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
 
   const periodic = new Periodic({ logger });
   lifecycle.onStop('background', () => periodic.stop());
+  // Readiness follows the dependencies: Redis and the metadata MySQL are checked here; Kafka is
+  // reported by the lag task, which asks the brokers every round anyway.
+  const probes = new DependencyProbes(
+    { redis: () => redis.ping(), 'metadata MySQL': () => pool.query('SELECT 1') },
+    { timeoutMs: options.probes.timeoutMs },
+  );
+  periodic.every(options.probes.intervalMs, 'dependency-probes', () => probes.runOnce());
   const setPaused = (paused: boolean) => {
     if (paused) source.pause();
     else source.resume();
@@ -80,9 +95,11 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
   periodic.every(options.lagCheckMs, 'lag', async () => {
     const lags = await source.lag().catch((error: unknown) => {
       logger.debug({ err: error }, 'consumer lag not available');
+      probes.report('kafka', error);
       return undefined;
     });
     if (!lags) return;
+    probes.report('kafka');
     let total = 0;
     const shown = new Set<string>();
     for (const { topic, partition, lag } of lags) {
@@ -121,6 +138,7 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
         const reasons: string[] = [];
         if (lifecycle.state !== 'running') reasons.push(`state ${lifecycle.state}`);
         if (!source.hasJoined()) reasons.push('not yet in the consumer group');
+        reasons.push(...probes.reasons());
         return { ready: reasons.length === 0, reasons };
       },
       status: () => ({

@@ -28,6 +28,8 @@ export interface WorkerDependencies {
   /** The source MySQL and what needs it (TRUNCATE sweeps, the nightly check and its repair). */
   source: { pool: Pool; resync: Resync } | undefined;
   reports: CheckReportRepository;
+  /** The metadata MySQL (backup, progress, dead letters, reports). */
+  metadata: Pool;
   redis: Redis;
   queueRedis: Redis;
   es: EsApi;
@@ -95,6 +97,7 @@ export async function openWorkerDependencies(
     mapping,
     source: source && resync ? { pool: source, resync } : undefined,
     reports: new CheckReportRepository(pool),
+    metadata: pool,
     redis,
     queueRedis,
     es,

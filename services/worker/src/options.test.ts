@@ -48,9 +48,10 @@ test("the shard lock lives in the shard's Redis Cluster slot, beside its buffer"
   assert.equal(options.flush.workerId, 'w');
 });
 
-test('status: not ready before joining or while fenced; reports what the cluster says', async () => {
+test('status: not ready before joining, while fenced, or while a dependency fails; reports what the cluster says', async () => {
   let state: 'starting' | 'running' = 'starting';
   let fenced = false;
+  let failing: string[] = [];
   const status = new WorkerStatus({
     workerId: 'w1',
     lifecycle: {
@@ -61,6 +62,7 @@ test('status: not ready before joining or while fenced; reports what the cluster
     flushing: () => [3],
     stats: async (shards) =>
       shards.map((shard) => ({ shard, pending: 1, delayed: 0, oldestBufferedAt: null })),
+    dependencies: () => failing,
   });
   assert.deepEqual(status.ready().reasons, ['state starting', 'not joined to the cluster yet']);
   assert.deepEqual(status.owned(), []);
@@ -70,6 +72,9 @@ test('status: not ready before joining or while fenced; reports what the cluster
   });
   state = 'running';
   assert.deepEqual(status.ready(), { ready: true, reasons: [] });
+  failing = ['elasticsearch unreachable for 6 s: connect ECONNREFUSED'];
+  assert.deepEqual(status.ready(), { ready: false, reasons: failing });
+  failing = [];
   fenced = true;
   assert.deepEqual(status.ready().reasons, ['self-fenced: membership not proven']);
   const doc = (await status.status()) as Record<string, unknown>;

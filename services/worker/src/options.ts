@@ -30,6 +30,8 @@ export interface WorkerOptions {
   check: { pattern: string | undefined; repair: boolean; recheckAfterMs: number };
   /** How long a stop may take in all before the process exits anyway. */
   forceExitMs: number;
+  /** Dependency checks for readiness: every `intervalMs`, each failing after `timeoutMs`. */
+  probes: { intervalMs: number; timeoutMs: number };
   maintenance: {
     redisRestartCheckMs: number;
     /** 0: no periodic recovery sweep. */
@@ -91,6 +93,7 @@ export function compileWorkerOptions(settings: SettingValues, workerId = newWork
       recheckAfterMs: 2 * settings.windowMs + 1000,
     },
     forceExitMs: settings.drainTimeoutMs + 10_000,
+    probes: { intervalMs: 5000, timeoutMs: 2000 },
     maintenance: {
       redisRestartCheckMs: 2000,
       recoveryIntervalMs: settings.recoveryIntervalMs,

@@ -12,7 +12,15 @@ import { redisRunId } from '@sluice/buffer';
 import type { SettingValues } from '@sluice/config';
 import { Coordinator, clusterPaths } from '@sluice/coord';
 import { Recovery } from '@sluice/pipeline';
-import { createRegistry, flushMetrics, Lifecycle, type Logger, Periodic, startHttp } from '@sluice/runtime';
+import {
+  createRegistry,
+  DependencyProbes,
+  flushMetrics,
+  Lifecycle,
+  type Logger,
+  Periodic,
+  startHttp,
+} from '@sluice/runtime';
 import { zkSession } from '@sluice/wiring';
 import { checkJob } from './check-job.ts';
 import { openWorkerDependencies } from './dependencies.ts';
@@ -57,12 +65,23 @@ export async function startWorker(settings: SettingValues, logger: Logger): Prom
     logger,
   });
 
+  // Readiness follows the dependencies the flush needs (checked by a background task below).
+  const probes = new DependencyProbes(
+    {
+      redis: () => deps.redis.ping(),
+      'metadata MySQL': () => deps.metadata.query('SELECT 1'),
+      elasticsearch: () => deps.es.request({ method: 'GET', path: '/_cluster/health' }),
+    },
+    { timeoutMs: options.probes.timeoutMs },
+  );
+
   // The HTTP endpoint first: its port goes into the member record.
   const status = new WorkerStatus({
     workerId,
     lifecycle,
     flushing: () => job.flushing(),
     stats: (shards) => buffer.stats(shards),
+    dependencies: () => probes.reasons(),
   });
   const http = await startHttp(options.http.host, options.http.port, registry, status, {
     token: options.http.adminToken,
@@ -112,6 +131,7 @@ export async function startWorker(settings: SettingValues, logger: Logger): Prom
 
   const periodic = new Periodic({ logger, active: () => lifecycle.state === 'running' });
   lifecycle.onStop('background', () => periodic.stop());
+  periodic.every(options.probes.intervalMs, 'dependency-probes', () => probes.runOnce());
   await startMaintenance(
     {
       periodic,

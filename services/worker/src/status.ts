@@ -16,6 +16,8 @@ export interface WorkerStatusDeps {
   lifecycle: Pick<Lifecycle, 'state'>;
   flushing: () => number[];
   stats: (shards: number[]) => Promise<ShardStats[]>;
+  /** Why dependencies make the worker unready (DependencyProbes.reasons); none when all answer. */
+  dependencies: () => string[];
 }
 
 export class WorkerStatus implements HealthSource {
@@ -44,6 +46,7 @@ export class WorkerStatus implements HealthSource {
     const reasons = state === 'running' ? [] : [`state ${state}`];
     if (!this.cluster) reasons.push('not joined to the cluster yet');
     else if (this.cluster.manager.isFenced()) reasons.push('self-fenced: membership not proven');
+    reasons.push(...this.deps.dependencies());
     return { ready: reasons.length === 0, reasons };
   }
 

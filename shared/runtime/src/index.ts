@@ -3,3 +3,4 @@ export * from './lifecycle.ts';
 export * from './logger.ts';
 export * from './metrics.ts';
 export * from './periodic.ts';
+export * from './probes.ts';
