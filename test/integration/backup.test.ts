@@ -246,6 +246,30 @@ test('the sync monitor records flush batches', async () => {
   assert.equal(rows.length, 1);
   assert.equal(rows[0]?.table_names, 'shop.a,shop.b');
   assert.equal(rows[0]?.status, 'partial');
+
+  // Purged after the retention: a batch of two hours ago goes, the recent one stays.
+  const twoHoursAgo = Date.now() - 7_200_000;
+  await monitor.record({
+    shard: 2,
+    batchId: '00000000-0000-0000-0000-000000000002',
+    worker: 'w1',
+    tables: ['shop.a'],
+    records: 1,
+    succeeded: 1,
+    refused: 0,
+    retried: 0,
+    dead: 0,
+    bytes: 10,
+    startTime: twoHoursAgo,
+    endTime: twoHoursAgo + 5,
+    status: 'ok',
+  });
+  await monitor.purge(3_600_000);
+  const [left] = await pool.query<RowDataPacket[]>('SELECT sync_batch_id FROM sync_monitor');
+  assert.deepEqual(
+    left.map((r) => r.sync_batch_id),
+    ['00000000-0000-0000-0000-000000000001'],
+  );
 });
 
 test('regression: many large dead letters and backup rows are written in statements that fit max_allowed_packet', async () => {

@@ -30,6 +30,8 @@ export interface WorkerDependencies {
   reports: CheckReportRepository;
   /** The metadata MySQL (backup, progress, dead letters, reports). */
   metadata: Pool;
+  /** sync_monitor: a row per flush batch. */
+  monitor: SyncMonitorRepository;
   redis: Redis;
   queueRedis: Redis;
   es: EsApi;
@@ -74,12 +76,13 @@ export async function openWorkerDependencies(
         { shards: options.shards, bulkMaxBytes: options.flush.bulkMaxBytes },
       )
     : undefined;
+  const monitor = new SyncMonitorRepository(pool);
   const runner = new FlushRunner(
     {
       buffer,
       backup,
       deadLetters,
-      monitor: new SyncMonitorRepository(pool),
+      monitor,
       es,
       indices: new IndexManager(es, esIndexDefaults(settings)),
       mapping,
@@ -98,6 +101,7 @@ export async function openWorkerDependencies(
     source: source && resync ? { pool: source, resync } : undefined,
     reports: new CheckReportRepository(pool),
     metadata: pool,
+    monitor,
     redis,
     queueRedis,
     es,

@@ -27,6 +27,7 @@ function harness() {
     },
     backup: { countUnsynced: async () => 0, purgeSettled: async () => 0 },
     reports: { lastRun: async () => undefined },
+    monitor: { purge: async () => {} },
     metrics,
     logger: memoryLogger('warn').logger,
   };
@@ -42,6 +43,7 @@ const options = {
   checkGaugesMs: 1000,
   backupMaintenanceMs: 1000,
   backupRetentionMs: 1000,
+  syncMonitorRetentionMs: 1000,
 };
 
 test('the buffer gauges drop a shard once it is not owned, also when it was released while its stats were read', async () => {

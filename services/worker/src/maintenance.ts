@@ -4,8 +4,9 @@
 //   recovery-sweep       re-buffer unsynced backup rows of the owned shards (a safety net; optional)
 //   buffer-gauges        pending depth and oldest age per owned shard
 //   check-gauges         the newest stored check report as gauges (differences, when it ran)
-//   backup-maintenance   the unsynced-row gauge, and settled backup rows purged after their retention
-import type { BackupRepository, CheckReportRepository } from '@sluice/backup';
+//   backup-maintenance   the unsynced-row gauge; settled backup rows and sync_monitor rows purged after
+//                        their retentions
+import type { BackupRepository, CheckReportRepository, SyncMonitorRepository } from '@sluice/backup';
 import type { ShardStats } from '@sluice/buffer';
 import { shardLabel } from '@sluice/core';
 import type { Recovery } from '@sluice/pipeline';
@@ -21,6 +22,7 @@ export interface MaintenanceDeps {
   stats: (shards: number[]) => Promise<ShardStats[]>;
   backup: Pick<BackupRepository, 'countUnsynced' | 'purgeSettled'>;
   reports: Pick<CheckReportRepository, 'lastRun'>;
+  monitor: Pick<SyncMonitorRepository, 'purge'>;
   metrics: FlushMetrics;
   logger: Logger;
 }
@@ -81,5 +83,6 @@ export async function startMaintenance(
   periodic.every(options.backupMaintenanceMs, 'backup-maintenance', async () => {
     metrics.backupUnsynced.set(await deps.backup.countUnsynced());
     await deps.backup.purgeSettled(options.backupRetentionMs);
+    if (options.syncMonitorRetentionMs > 0) await deps.monitor.purge(options.syncMonitorRetentionMs);
   });
 }

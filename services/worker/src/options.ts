@@ -40,6 +40,8 @@ export interface WorkerOptions {
     checkGaugesMs: number;
     backupMaintenanceMs: number;
     backupRetentionMs: number;
+    /** 0: sync_monitor rows are kept. */
+    syncMonitorRetentionMs: number;
   };
 }
 
@@ -101,6 +103,7 @@ export function compileWorkerOptions(settings: SettingValues, workerId = newWork
       checkGaugesMs: 30_000,
       backupMaintenanceMs: 30_000,
       backupRetentionMs: settings.backupRetentionMs,
+      syncMonitorRetentionMs: settings.syncMonitorRetentionMs,
     },
   };
 }

@@ -142,6 +142,7 @@ export async function startWorker(settings: SettingValues, logger: Logger): Prom
       stats: (shards) => buffer.stats(shards),
       backup,
       reports: deps.reports,
+      monitor: deps.monitor,
       metrics,
       logger,
     },

@@ -286,6 +286,13 @@ export const SETTINGS = {
     3_600_000,
     'How long synced backup rows are kept before they are purged (ms).',
   ),
+  syncMonitorRetentionMs: setting(
+    'SLUICE_SYNC_MONITOR_RETENTION_MS',
+    'meta.sync_monitor_retention_ms',
+    int(0),
+    7 * 86_400_000,
+    'How long the sync_monitor rows (one per flush batch) are kept before they are purged (ms); 0 keeps them.',
+  ),
   recoveryIntervalMs: setting(
     'SLUICE_RECOVERY_INTERVAL_MS',
     'meta.recovery_interval_ms',
