@@ -13,7 +13,7 @@ import type {
   SyncMonitorSink,
 } from '@sluice/backup';
 import type { BufferedRecord, ShardBuffer } from '@sluice/buffer';
-import { errorMessage, FencedError, type Mapping, retry } from '@sluice/core';
+import { errorMessage, FencedError, type Mapping, retry, shardLabel } from '@sluice/core';
 import { deadLetterRecord } from '@sluice/pipeline';
 import type { FlushMetrics, Logger } from '@sluice/runtime';
 import {
@@ -283,8 +283,12 @@ export class FlushRunner {
     }
     const status = batchStatus(outcome);
     metrics.batches.inc({ status });
-    metrics.duration.observe({ shard: String(shard) }, (now - startTime) / 1000);
-    if (error) log.warn({ error, retried: summary.retried }, 'flush batch failed: records stay buffered');
+    metrics.duration.observe({ shard: shardLabel(shard) }, (now - startTime) / 1000);
+    if (error)
+      log.warn(
+        { err: { message: error }, retried: summary.retried },
+        'flush batch failed: records stay buffered',
+      );
     try {
       await this.deps.monitor.record({
         shard,

@@ -42,9 +42,11 @@ export interface WorkerHandle {
   stop(): Promise<void>;
 }
 
-export async function startWorker(settings: SettingValues, logger: Logger): Promise<WorkerHandle> {
+export async function startWorker(settings: SettingValues, parentLogger: Logger): Promise<WorkerHandle> {
   const options = compileWorkerOptions(settings);
   const { workerId } = options;
+  // Every line of this worker names it (the id its ZooKeeper member record carries).
+  const logger = parentLogger.child({ workerId });
   const lifecycle = new Lifecycle({ logger, forceExitMs: options.forceExitMs });
   const registry = createRegistry('worker');
   const metrics = flushMetrics(registry);

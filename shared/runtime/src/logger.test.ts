@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { hostname } from 'node:os';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { createLogger, redactText } from './logger.ts';
@@ -33,4 +34,20 @@ test('log lines never carry secrets: fields, messages and errors are scrubbed', 
   for (const secret of ['hunter2', 'k-123', 'topsecret', 'pw-456', 'pw-789'])
     assert.ok(!text.includes(secret), `${secret} leaked`);
   assert.match(text, /mysql:\/\/a:\*\*\*@h\/db/);
+});
+
+test('every line names the service, the host and the process', () => {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  createLogger('worker', 'info', sink).child({ workerId: 'w-1' }).info('hello');
+  const line = JSON.parse(lines[0] as string) as Record<string, unknown>;
+  assert.deepEqual(
+    [line.service, line.hostname, line.pid, line.workerId],
+    ['worker', hostname(), process.pid, 'w-1'],
+  );
 });

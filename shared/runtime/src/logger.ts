@@ -1,5 +1,6 @@
 // Logging: pino, JSON lines on stdout, child loggers bound to service, shard, table, batch. Anything
 // that looks like a credential is redacted before it is written.
+import { hostname } from 'node:os';
 import { Writable } from 'node:stream';
 import { redactText } from '@sluice/core';
 import { type Logger, pino } from 'pino';
@@ -25,7 +26,7 @@ export function createLogger(service: string, level = 'info', destination?: Node
     {
       name: `sluice-${service}`,
       level,
-      base: { service, pid: process.pid },
+      base: { service, hostname: hostname(), pid: process.pid },
       redact: { paths: REDACT, censor: '***' },
       formatters: { level: (label) => ({ level: label }) },
       hooks: {
