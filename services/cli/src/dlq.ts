@@ -4,7 +4,8 @@ import { loadMapping } from '@sluice/config';
 import { bufferOn, CloseList, openBufferRedis, openMetadata } from '@sluice/wiring';
 import type { Command } from 'commander';
 import { printResult, settingsOf } from './context.ts';
-import { type ReplayOutcome, replayDeadLetter } from './replay.ts';
+import { Progress } from './progress.ts';
+import { type ReplayOutcome, replayDeadLetter, replayPending } from './replay.ts';
 
 export function registerDlqCommands(program: Command): void {
   const dlq = program
@@ -72,15 +73,6 @@ export function registerDlqCommands(program: Command): void {
         try {
           const pool = await openMetadata(settings, opened);
           const deadLetters = new DeadLetterRepository(pool);
-          const entries = options.id
-            ? (await Promise.all(options.id.map((id) => deadLetters.get(Number(id))))).filter(
-                (e) => e !== undefined,
-              )
-            : await deadLetters.list({
-                pendingOnly: true,
-                limit: 10_000,
-                ...(options.reason ? { reason: options.reason } : {}),
-              });
           const redis = await openBufferRedis(settings, opened, { name: 'cli', writes: true });
           const ctx = {
             buffer: bufferOn(redis, settings),
@@ -91,9 +83,31 @@ export function registerDlqCommands(program: Command): void {
             generation: settings.sourceGeneration,
             maxRowBytes: settings.maxRowBytes,
           };
-          const outcomes: ReplayOutcome[] = [];
-          for (const entry of entries) outcomes.push(await replayDeadLetter(ctx, entry));
-          await deadLetters.markReplayed(outcomes.filter((o) => o.ok).map((o) => o.id));
+          let outcomes: ReplayOutcome[] = [];
+          if (options.id) {
+            for (const id of options.id) {
+              const entry = await deadLetters.get(Number(id));
+              if (entry) outcomes.push(await replayDeadLetter(ctx, entry));
+            }
+            await deadLetters.markReplayed(outcomes.filter((o) => o.ok).map((o) => o.id));
+          } else {
+            const total = [...(await deadLetters.count()).entries()]
+              .filter(([reason]) => !options.reason || reason === options.reason)
+              .reduce((sum, [, n]) => sum + n, 0);
+            const progress = options.json ? undefined : new Progress();
+            const started = Date.now();
+            const line = (done: number) => ({
+              label: 'dlq replay',
+              done,
+              total,
+              rate: done / Math.max(0.001, (Date.now() - started) / 1000),
+            });
+            outcomes = await replayPending(deadLetters, (entry) => replayDeadLetter(ctx, entry), {
+              ...(options.reason ? { reason: options.reason } : {}),
+              onPage: (done) => progress?.update(line(done)),
+            });
+            progress?.done(line(outcomes.length));
+          }
           const ok = outcomes.filter((o) => o.ok).length;
           printResult(!!options.json, { replayed: ok, failed: outcomes.length - ok, outcomes }, () =>
             [

@@ -88,3 +88,35 @@ async function replayRecord(ctx: ReplayContext, entry: DeadLetter): Promise<Repl
     detail: result.refused ? 'a newer version is already buffered' : 'buffered again',
   };
 }
+
+/**
+ * Replays every entry never replayed (of one reason, if given), a page at a time in id order, each
+ * page marked as it is done: memory holds one page, and a stop in the middle keeps what was replayed.
+ * An entry that fails again stays pending and is not read twice in one run. Returns every outcome.
+ */
+export async function replayPending(
+  deadLetters: Pick<DeadLetterRepository, 'list' | 'markReplayed'>,
+  replay: (entry: DeadLetter) => Promise<ReplayOutcome>,
+  options: { reason?: string; pageSize?: number; onPage?: (done: number) => void } = {},
+): Promise<ReplayOutcome[]> {
+  const pageSize = options.pageSize ?? 500;
+  const outcomes: ReplayOutcome[] = [];
+  let afterId: number | undefined;
+  for (;;) {
+    const page = await deadLetters.list({
+      pendingOnly: true,
+      limit: pageSize,
+      ...(options.reason ? { reason: options.reason } : {}),
+      ...(afterId !== undefined ? { afterId } : {}),
+    });
+    if (page.length === 0) break;
+    const done: ReplayOutcome[] = [];
+    for (const entry of page) done.push(await replay(entry));
+    await deadLetters.markReplayed(done.filter((o) => o.ok).map((o) => o.id));
+    outcomes.push(...done);
+    options.onPage?.(outcomes.length);
+    afterId = (page[page.length - 1] as DeadLetter).id;
+    if (page.length < pageSize) break;
+  }
+  return outcomes;
+}
