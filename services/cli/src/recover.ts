@@ -5,6 +5,7 @@ import { Recovery } from '@sluice/pipeline';
 import { bufferOn, CloseList, openBufferRedis, openMetadata } from '@sluice/wiring';
 import type { Command } from 'commander';
 import { cliLogger, printResult, settingsOf } from './context.ts';
+import { Progress } from './progress.ts';
 
 export function registerRecoverCommand(program: Command): void {
   program
@@ -17,12 +18,24 @@ export function registerRecoverCommand(program: Command): void {
       const opened = new CloseList();
       try {
         const backup = new BackupRepository(await openMetadata(settings, opened));
+        const unsynced = options.json ? 0 : await backup.countUnsynced();
         const buffer = bufferOn(
           await openBufferRedis(settings, opened, { name: 'cli', writes: true }),
           settings,
         );
         const shards = options.shard?.map(Number) ?? Array.from({ length: settings.shards }, (_, i) => i);
-        const result = await new Recovery(buffer, backup, cliLogger()).recoverShards(shards);
+        const progress = options.json ? undefined : new Progress();
+        const started = Date.now();
+        const line = (scanned: number, shard?: number) => ({
+          label: shard === undefined ? 'recover' : `recover (shard ${shard})`,
+          done: scanned,
+          total: Math.max(unsynced, scanned),
+          rate: scanned / Math.max(0.001, (Date.now() - started) / 1000),
+        });
+        const result = await new Recovery(buffer, backup, cliLogger()).recoverShards(shards, (shard, so) =>
+          progress?.update(line(so.scanned, shard)),
+        );
+        progress?.done(line(result.scanned));
         printResult(
           !!options.json,
           result,

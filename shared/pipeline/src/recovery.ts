@@ -54,12 +54,17 @@ export class Recovery {
     return result;
   }
 
-  async recoverShards(shards: Iterable<number>): Promise<RecoveryResult> {
+  /** The shards one after another; `onShard` hears the running totals after each. */
+  async recoverShards(
+    shards: Iterable<number>,
+    onShard?: (shard: number, total: RecoveryResult) => void,
+  ): Promise<RecoveryResult> {
     const total: RecoveryResult = { scanned: 0, rebuffered: 0 };
     for (const shard of shards) {
       const r = await this.recoverShard(shard);
       total.scanned += r.scanned;
       total.rebuffered += r.rebuffered;
+      onShard?.(shard, { ...total });
     }
     return total;
   }
