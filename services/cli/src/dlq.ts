@@ -101,6 +101,7 @@ export function registerDlqCommands(program: Command): void {
               done,
               total,
               rate: done / Math.max(0.001, (Date.now() - started) / 1000),
+              unit: 'entries',
             });
             outcomes = await replayPending(deadLetters, (entry) => replayDeadLetter(ctx, entry), {
               ...(options.reason ? { reason: options.reason } : {}),

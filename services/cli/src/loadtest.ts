@@ -6,6 +6,7 @@ import { requiredSetting } from '@sluice/config';
 import { runWorkload } from '@sluice/loadgen';
 import type { Command } from 'commander';
 import { settingsOf } from './context.ts';
+import { Progress } from './progress.ts';
 
 export function registerLoadtestCommand(program: Command): void {
   program
@@ -20,18 +21,27 @@ export function registerLoadtestCommand(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (options, command: Command) => {
       const settings = settingsOf(command);
+      const operations = Number(options.operations);
+      const progress = options.json ? undefined : new Progress();
+      const started = Date.now();
+      const line = (done: number) => ({
+        label: 'loadtest',
+        done,
+        total: operations,
+        rate: done / Math.max(0.001, (Date.now() - started) / 1000),
+        unit: 'operations',
+      });
       const stats = await runWorkload({
         url: requiredSetting(settings, 'sourceMysqlUrl', 'loadtest'),
         database: options.database,
-        operations: Number(options.operations),
+        operations,
         concurrency: Number(options.concurrency),
         seed: Number(options.seed),
         hotKeys: Number(options.hotKeys),
         ...(options.rate ? { ratePerSecond: Number(options.rate) } : {}),
-        onProgress: (done) => {
-          if (!options.json) process.stderr.write(`\r${done} operations`);
-        },
+        onProgress: (done) => progress?.update(line(done)),
       });
+      progress?.done(line(stats.operations));
       if (options.json) {
         process.stdout.write(`${JSON.stringify(stats)}\n`);
         return;
@@ -41,7 +51,7 @@ export function registerLoadtestCommand(program: Command): void {
         .map(([kind, n]) => `${kind} ${n}`)
         .join(', ');
       process.stdout.write(
-        `\r${stats.operations} operations in ${stats.seconds.toFixed(1)} s (${Math.round(stats.operations / stats.seconds)}/s); ${stats.refused} refused by MySQL (duplicate keys)\n  ${kinds}\n`,
+        `${stats.operations} operations in ${stats.seconds.toFixed(1)} s (${Math.round(stats.operations / stats.seconds)}/s); ${stats.refused} refused by MySQL (duplicate keys)\n  ${kinds}\n`,
       );
     });
 }

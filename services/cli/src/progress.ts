@@ -8,6 +8,8 @@ export interface ProgressLine {
   total: number;
   /** Units done per second in this run. */
   rate: number;
+  /** What is counted (default: rows). */
+  unit?: string;
 }
 
 function eta(line: ProgressLine): string {
@@ -23,11 +25,12 @@ function eta(line: ProgressLine): string {
 export function renderProgress(line: ProgressLine, width = 24): string {
   const counts = `${line.done.toLocaleString('en')}${line.total > 0 ? ` / ~${line.total.toLocaleString('en')}` : ''}`;
   const rate = `${Math.round(line.rate).toLocaleString('en')}/s`;
-  if (line.total <= 0) return `${line.label} ${counts} rows, ${rate}`;
+  const unit = line.unit ?? 'rows';
+  if (line.total <= 0) return `${line.label} ${counts} ${unit}, ${rate}`;
   const share = Math.min(1, line.done / line.total);
   const filled = Math.round(share * width);
   const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
-  return `${line.label} ${bar} ${(share * 100).toFixed(1)}% ${counts} rows, ${rate}${eta(line)}`;
+  return `${line.label} ${bar} ${(share * 100).toFixed(1)}% ${counts} ${unit}, ${rate}${eta(line)}`;
 }
 
 export class Progress {
