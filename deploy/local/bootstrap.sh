@@ -32,13 +32,11 @@ fi
 
 pinned_node
 
-# npm packages: install when node_modules is missing or older than the lock file. `npm install`
-# (which keeps the locked versions), not `npm ci`: the registry mirror lacks the other platforms'
-# builds of some optional binaries (Biome, Turborepo), which the lock therefore cannot list, and
-# `npm ci` refuses such a lock.
+# npm packages: `npm ci` (exactly the lock file; it lists every platform's optional binaries, so a
+# clean install leaves the checkout unmodified) when node_modules is missing or older than the lock.
 stamp=$REPO_DIR/node_modules/.package-lock.json
 if [ ! -f "$stamp" ] || [ "$REPO_DIR/package-lock.json" -nt "$stamp" ]; then
   say "installing npm packages"
-  (cd "$REPO_DIR" && npm install --no-audit --no-fund --loglevel=error)
+  (cd "$REPO_DIR" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 say "ready: node $(node -v), npm $(npm -v), java $(java -version 2>&1 | awk -F'"' '/version/ {print $2; exit}')"

@@ -25,9 +25,11 @@ cleanup() {
 trap cleanup EXIT
 
 say "starting sluice ingest and sluice worker (logs: $logs)"
-SLUICE_HTTP_PORT=9401 sluice ingest >"$logs/ingest.log" 2>&1 &
+# Node itself in the background (not the shell function): $! is then the service's own pid, which
+# the cleanup stops. A function would run in a subshell whose pid is not the service's.
+SLUICE_HTTP_PORT=9401 node services/cli/bin/sluice.js ingest >"$logs/ingest.log" 2>&1 &
 pids+=($!)
-SLUICE_HTTP_PORT=9402 sluice worker >"$logs/worker.log" 2>&1 &
+SLUICE_HTTP_PORT=9402 node services/cli/bin/sluice.js worker >"$logs/worker.log" 2>&1 &
 pids+=($!)
 for port in 9401 9402; do
   for _ in $(seq 1 120); do
@@ -63,4 +65,4 @@ merged=$(metric 9401 sluice_dedup_merged_total)
 written=$(curl -fs "http://127.0.0.1:9402/metrics" | awk '/^sluice_flush_docs_total\{.*result="written"/ {s += $2} END {printf "%d", s}')
 say "row changes buffered: $changes (plus $merged merged before buffering); documents written to Elasticsearch: $written"
 sluice dlq list --limit 5 | tail -n 3
-say "done. The stack keeps running: deploy/local/stack.sh status | down"
+say "done; sluice ingest and sluice worker stop as the demo exits; the stack keeps running: deploy/local/stack.sh status | down"

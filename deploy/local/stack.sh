@@ -172,6 +172,32 @@ cmd_up() {
   log "stack up in $((SECONDS - t0))s (data: $STACK_DIR)"
 }
 
+# The sluice processes started from this checkout (the demo's, a developer's): without the servers
+# they would retry forever. Found by their command line and working directory; SIGTERM, then SIGKILL
+# after 10 s.
+stop_sluice_processes() {
+  local pid cmd pids=()
+  for pid in $(pgrep -f 'services/cli/bin/sluice\.js' || true); do
+    cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
+    case "$cmd" in
+      *"$REPO_DIR/"*) pids+=("$pid") ;;
+      *) [ "$(readlink "/proc/$pid/cwd" 2>/dev/null)" = "$REPO_DIR" ] && pids+=("$pid") ;;
+    esac
+  done
+  [ ${#pids[@]} -gt 0 ] || return 0
+  log "stopping ${#pids[@]} sluice process(es) of this checkout: ${pids[*]}"
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  local waited=0
+  while [ $waited -lt 100 ]; do
+    local alive=()
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive+=("$pid"); done
+    [ ${#alive[@]} -eq 0 ] && return 0
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+  kill -KILL "${alive[@]}" 2>/dev/null || true
+}
+
 cmd_down() {
   local wipe=0 args=() c
   for c in "$@"; do
@@ -182,6 +208,7 @@ cmd_down() {
     mapfile -t comps < <(selected_components "${args[@]}")
   else
     comps=("${ALL_COMPONENTS[@]}")
+    stop_sluice_processes
   fi
   # Stop in reverse start order: Canal first (it writes to Kafka and reads MariaDB).
   local i
