@@ -1,16 +1,22 @@
-// The Kubernetes manifests (deploy/k8s): every object valid against the Kubernetes schemas
-// (kubernetes-models), and consistent with Sluice: settings it knows, probes it serves, a grace
-// period longer than the drain bound, disruption budgets that select the deployments.
+// The Kubernetes manifests (deploy/k8s and its overlays): every object valid against the Kubernetes
+// schemas (kubernetes-models; the Prometheus Operator's for the PodMonitor), and consistent with
+// Sluice: settings it knows, probes it serves, a grace period longer than the drain bound, hardened
+// containers, disruption budgets, Services, the PodMonitor, autoscalers and the network policy
+// aimed at the deployments and ports that exist, on metrics Sluice exports.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { loadSettings, SETTINGS } from '@sluice/config';
 import { Mapping } from '@sluice/core';
+import { METRIC } from '@sluice/runtime';
 import { Deployment } from 'kubernetes-models/apps/v1';
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
-import { ConfigMap, Namespace, Secret } from 'kubernetes-models/v1';
+import { ConfigMap, Namespace, Secret, Service } from 'kubernetes-models/v1';
 import { parseAllDocuments } from 'yaml';
 import { repoRoot } from '../support/stack.ts';
 
@@ -35,6 +41,10 @@ const MODELS: Record<string, new (doc: never) => { validate(): void }> = {
   'v1/Secret': Secret,
   'apps/v1/Deployment': Deployment,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+  'v1/Service': Service,
+  'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
+  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
+  'monitoring.coreos.com/v1/PodMonitor': PodMonitor,
 };
 
 const files = load();
@@ -133,4 +143,184 @@ test('deployments: probes Sluice serves, grace period above the drain bound, bud
     );
     assert.ok(budget, `a PodDisruptionBudget selects ${d.metadata.name}`);
   }
+});
+
+interface PodTemplate {
+  metadata: { labels: Record<string, string> };
+  spec: {
+    securityContext: { runAsNonRoot: boolean; seccompProfile: { type: string } };
+    affinity: {
+      podAntiAffinity: {
+        preferredDuringSchedulingIgnoredDuringExecution: Array<{
+          podAffinityTerm: { topologyKey: string; labelSelector: { matchLabels: Record<string, string> } };
+        }>;
+      };
+    };
+    volumes: Array<{ name: string; emptyDir?: unknown }>;
+    containers: Array<{
+      ports: Array<{ name: string; containerPort: number }>;
+      securityContext: {
+        allowPrivilegeEscalation: boolean;
+        readOnlyRootFilesystem: boolean;
+        capabilities: { drop: string[] };
+      };
+      startupProbe: { httpGet: { path: string; port: string } };
+      volumeMounts: Array<{ name: string; mountPath: string }>;
+    }>;
+  };
+}
+type DeploymentDoc = { metadata: { name: string }; spec: { replicas: number; template: PodTemplate } };
+const deploymentsIn = (docs: Doc[]) =>
+  docs.filter((d) => d.kind === 'Deployment') as unknown as DeploymentDoc[];
+const selects = (selector: Record<string, string>, labels: Record<string, string>) =>
+  Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+test('pods run hardened: non-root, RuntimeDefault seccomp, no privilege escalation, read-only root with /tmp, no capabilities, a startup probe, spread over nodes', () => {
+  for (const d of deploymentsIn(all)) {
+    const pod = d.spec.template.spec;
+    assert.equal(pod.securityContext.runAsNonRoot, true, d.metadata.name);
+    assert.equal(pod.securityContext.seccompProfile.type, 'RuntimeDefault', d.metadata.name);
+    const [container] = pod.containers;
+    assert.ok(container);
+    assert.deepEqual(
+      [
+        container.securityContext.allowPrivilegeEscalation,
+        container.securityContext.readOnlyRootFilesystem,
+        container.securityContext.capabilities.drop,
+      ],
+      [false, true, ['ALL']],
+      d.metadata.name,
+    );
+    const tmp = container.volumeMounts.find((m) => m.mountPath === '/tmp');
+    assert.ok(
+      tmp && pod.volumes.find((v) => v.name === tmp.name)?.emptyDir,
+      `${d.metadata.name}: /tmp is an emptyDir`,
+    );
+    assert.equal(container.startupProbe.httpGet.path, '/health/live');
+    assert.ok(container.ports.some((p) => p.name === container.startupProbe.httpGet.port));
+    const spread =
+      pod.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0]?.podAffinityTerm;
+    assert.equal(spread?.topologyKey, 'kubernetes.io/hostname');
+    assert.ok(
+      spread && selects(spread.labelSelector.matchLabels, d.spec.template.metadata.labels),
+      'spreads its own pods',
+    );
+  }
+});
+
+test('Services, the PodMonitor, the autoscalers and the network policy aim at deployments, ports and metrics that exist', () => {
+  const pods = deploymentsIn(all).map((d) => ({ name: d.metadata.name, template: d.spec.template }));
+  const portNames = (t: PodTemplate) => t.spec.containers.flatMap((c) => c.ports.map((p) => p.name));
+  const services = byKind<{
+    metadata: { name: string };
+    spec: { selector: Record<string, string>; ports: Array<{ targetPort: string }> };
+  }>('Service');
+  assert.deepEqual(services.map((s) => s.metadata.name).sort(), ['sluice-ingest', 'sluice-worker']);
+  for (const svc of services) {
+    const target = pods.find((p) => selects(svc.spec.selector, p.template.metadata.labels));
+    assert.equal(target?.name, svc.metadata.name, `${svc.metadata.name} selects its deployment`);
+    for (const port of svc.spec.ports) assert.ok(portNames(target.template).includes(port.targetPort));
+  }
+  const [monitor] = byKind<{
+    spec: {
+      selector: { matchLabels: Record<string, string> };
+      podMetricsEndpoints: Array<{ port: string; path: string }>;
+    };
+  }>('PodMonitor');
+  assert.ok(monitor);
+  for (const pod of pods) {
+    assert.ok(
+      selects(monitor.spec.selector.matchLabels, pod.template.metadata.labels),
+      `the PodMonitor scrapes ${pod.name}`,
+    );
+    for (const endpoint of monitor.spec.podMetricsEndpoints) {
+      assert.ok(portNames(pod.template).includes(endpoint.port));
+      assert.equal(endpoint.path, '/metrics');
+    }
+  }
+  const exported = new Set<string>(Object.values(METRIC));
+  const scalers = byKind<{
+    spec: {
+      scaleTargetRef: { kind: string; name: string };
+      minReplicas: number;
+      maxReplicas: number;
+      metrics: Array<{ pods: { metric: { name: string } } }>;
+    };
+  }>('HorizontalPodAutoscaler');
+  assert.deepEqual(scalers.map((h) => h.spec.scaleTargetRef.name).sort(), ['sluice-ingest', 'sluice-worker']);
+  for (const hpa of scalers) {
+    assert.equal(hpa.spec.scaleTargetRef.kind, 'Deployment');
+    assert.ok(hpa.spec.minReplicas <= hpa.spec.maxReplicas);
+    for (const m of hpa.spec.metrics)
+      assert.ok(exported.has(m.pods.metric.name), `${m.pods.metric.name} is exported`);
+  }
+  assert.ok(
+    (scalers.find((h) => h.spec.scaleTargetRef.name === 'sluice-worker')?.spec.maxReplicas ?? 99) <= 16,
+    'no more workers than shards',
+  );
+  const [policy] = byKind<{
+    spec: {
+      podSelector: { matchLabels: Record<string, string> };
+      ingress: Array<{ ports: Array<{ port: string }> }>;
+    };
+  }>('NetworkPolicy');
+  assert.ok(policy);
+  for (const pod of pods) {
+    assert.ok(selects(policy.spec.podSelector.matchLabels, pod.template.metadata.labels));
+    for (const rule of policy.spec.ingress)
+      for (const p of rule.ports) assert.ok(portNames(pod.template).includes(p.port));
+  }
+});
+
+/** A kustomize overlay's output, for what these overlays use: the base's resources and JSON patches (replace). */
+function build(overlay: string): Doc[] {
+  const dir = join(DIR, 'overlays', overlay);
+  const kustomization = parseAllDocuments(
+    readFileSync(join(dir, 'kustomization.yaml'), 'utf8'),
+  )[0]?.toJS() as {
+    resources: string[];
+    patches: Array<{ target: { kind: string; name?: string }; patch: string }>;
+  };
+  assert.deepEqual(kustomization.resources, ['../..'], `${overlay} builds on the base`);
+  const docs = structuredClone(all);
+  for (const { target, patch } of kustomization.patches) {
+    const targets = docs.filter(
+      (d) => d.kind === target.kind && (!target.name || d.metadata.name === target.name),
+    );
+    assert.ok(
+      targets.length > 0,
+      `${overlay}: a patch of ${target.kind} ${target.name ?? ''} finds its object`,
+    );
+    const ops = parseAllDocuments(patch)[0]?.toJS() as Array<{ op: string; path: string; value: unknown }>;
+    for (const doc of targets) {
+      for (const { op, path, value } of ops) {
+        assert.equal(op, 'replace');
+        const keys = path.split('/').slice(1);
+        const last = keys.pop() as string;
+        let node = doc as Record<string, unknown>;
+        for (const key of keys) node = node[key] as Record<string, unknown>;
+        assert.ok(node && last in node, `${overlay}: ${doc.kind} ${doc.metadata.name} has ${path}`);
+        node[last] = value;
+      }
+    }
+  }
+  return docs;
+}
+
+test('the dev and prod overlays patch objects and fields that exist, and stay valid', () => {
+  for (const overlay of readdirSync(join(DIR, 'overlays')).sort()) {
+    const docs = build(overlay);
+    for (const doc of docs) {
+      const Model = MODELS[`${doc.apiVersion}/${doc.kind}`];
+      assert.ok(Model);
+      assert.doesNotThrow(
+        () => new Model(doc as never).validate(),
+        `${overlay}: ${doc.kind} ${doc.metadata.name}`,
+      );
+    }
+  }
+  const replicas = (overlay: string) =>
+    Object.fromEntries(deploymentsIn(build(overlay)).map((d) => [d.metadata.name, d.spec.replicas]));
+  assert.deepEqual(replicas('dev'), { 'sluice-ingest': 1, 'sluice-worker': 1 });
+  assert.deepEqual(replicas('prod'), { 'sluice-ingest': 3, 'sluice-worker': 4 });
 });
