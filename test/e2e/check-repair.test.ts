@@ -81,6 +81,12 @@ test('check --cache is refused as a usage error until the cache exists, never pa
   assert.match(result.stderr, /--cache: Sluice has no query cache yet/);
 });
 
+test('a check that cannot run exits 4, never 1 (which says "differences found")', async () => {
+  const result = await runSluice(['check', '--table', `${pipeline.database}.no_such_table`], pipeline.env);
+  assert.equal(result.code, 4, result.stderr);
+  assert.match(result.stderr, /^sluice: .*no_such_table/m);
+});
+
 test('check finds exactly what was changed behind Sluice, stores it, and repair restores the table', async () => {
   await pipeline.waitConverged(['items']);
   const doc = (id: number, body: unknown) =>

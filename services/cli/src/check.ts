@@ -11,6 +11,7 @@ import { openEs } from '@sluice/wiring/elasticsearch';
 import { openMetadata, openSourceMysql } from '@sluice/wiring/mysql';
 import type { Command } from 'commander';
 import { printResult, settingsOf } from './context.ts';
+import { EXIT } from './exit.ts';
 import { Progress } from './progress.ts';
 
 interface CheckOptions {
@@ -60,7 +61,7 @@ export function registerCheckCommand(program: Command): void {
           const run = await reports.lastRun();
           if (!run) throw new Error('no check has been stored yet');
           printResult(!!options.json, run, () => renderRun(run));
-          if (run.tables.some(hasDifferences)) process.exitCode = 1;
+          if (run.tables.some(hasDifferences)) process.exitCode = EXIT.negative;
           return;
         }
         requiredSetting(settings, 'sourceMysqlUrl', 'check');
@@ -113,7 +114,7 @@ export function registerCheckCommand(program: Command): void {
             )
             .join('\n'),
         );
-        if (done.some(hasDifferences)) process.exitCode = 1;
+        if (done.some(hasDifferences)) process.exitCode = EXIT.negative;
       } finally {
         await opened.close();
       }

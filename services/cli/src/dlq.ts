@@ -4,6 +4,7 @@ import { loadMapping } from '@sluice/config';
 import { bufferOn, CloseList, openBufferRedis, openMetadata } from '@sluice/wiring';
 import type { Command } from 'commander';
 import { printResult, settingsOf } from './context.ts';
+import { EXIT } from './exit.ts';
 import { Progress } from './progress.ts';
 import { type ReplayOutcome, replayDeadLetter, replayPending } from './replay.ts';
 
@@ -116,7 +117,7 @@ export function registerDlqCommands(program: Command): void {
               `${ok} replayed, ${outcomes.length - ok} failed`,
             ].join('\n'),
           );
-          if (outcomes.length - ok > 0) process.exitCode = 1;
+          if (outcomes.length - ok > 0) process.exitCode = EXIT.negative;
         } finally {
           await opened.close();
         }

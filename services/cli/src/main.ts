@@ -1,13 +1,15 @@
 // `sluice` — the command line of Sluice. Settings come from SLUICE_* variables and/or --config.
 import { Command, Option } from 'commander';
 import { COMMANDS, commandOf, type Register } from './commands.ts';
-import { describeFailure, EXIT } from './exit.ts';
+import { describeFailure } from './exit.ts';
 
 const program = new Command('sluice')
   .description('Keeps Elasticsearch in step with MySQL (Canal → Kafka → Redis buffer → Elasticsearch).')
   .addOption(new Option('-c, --config <file>', 'YAML settings file (SLUICE_* variables win over it)'))
   .showHelpAfterError()
-  .enablePositionalOptions();
+  .enablePositionalOptions()
+  // Usage errors are thrown (and given exit code 2 below) instead of ending the process with 1.
+  .exitOverride();
 
 const named = commandOf(process.argv.slice(2));
 const chosen = named !== undefined && Object.hasOwn(COMMANDS, named) ? [named] : Object.keys(COMMANDS);
@@ -20,6 +22,6 @@ try {
   await program.parseAsync(process.argv);
 } catch (error) {
   const { message, code } = describeFailure(error);
-  process.stderr.write(`sluice: ${message}\n`);
-  process.exit(code === EXIT.ok ? EXIT.failure : code);
+  if (message) process.stderr.write(`sluice: ${message}\n`);
+  process.exit(code);
 }
