@@ -85,16 +85,7 @@ export function registerCheckCommand(program: Command): void {
             onTable: (table) => {
               if (options.json) return undefined;
               const progress = new Progress();
-              const started = Date.now();
-              return (p) => {
-                const seconds = (Date.now() - started) / 1000;
-                progress.update({
-                  label: `${table} ${p.phase}`,
-                  done: p.done,
-                  total: p.total,
-                  rate: seconds > 0 ? p.done / seconds : 0,
-                });
-              };
+              return (p) => progress.update({ label: `${table} ${p.phase}`, done: p.done, total: p.total });
             },
           },
         );

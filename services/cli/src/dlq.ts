@@ -96,14 +96,7 @@ export function registerDlqCommands(program: Command): void {
               .filter(([reason]) => !options.reason || reason === options.reason)
               .reduce((sum, [, n]) => sum + n, 0);
             const progress = options.json ? undefined : new Progress();
-            const started = Date.now();
-            const line = (done: number) => ({
-              label: 'dlq replay',
-              done,
-              total,
-              rate: done / Math.max(0.001, (Date.now() - started) / 1000),
-              unit: 'entries',
-            });
+            const line = (done: number) => ({ label: 'dlq replay', done, total, unit: 'entries' });
             outcomes = await replayPending(deadLetters, (entry) => replayDeadLetter(ctx, entry), {
               ...(options.reason ? { reason: options.reason } : {}),
               onPage: (done) => progress?.update(line(done)),

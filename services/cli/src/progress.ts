@@ -33,11 +33,15 @@ export function renderProgress(line: ProgressLine, width = 24): string {
   return `${line.label} ${bar} ${(share * 100).toFixed(1)}% ${counts} ${unit}, ${rate}${eta(line)}`;
 }
 
+/** A progress state; without a rate, the rate since the Progress was made. */
+export type ProgressUpdate = Omit<ProgressLine, 'rate'> & { rate?: number };
+
 export class Progress {
   private readonly tty: boolean;
   private readonly out: NodeJS.WriteStream;
   private last = 0;
   private readonly everyMs: number;
+  private readonly startedAt = Date.now();
 
   constructor(out: NodeJS.WriteStream = process.stderr, everyMs = 5000) {
     this.out = out;
@@ -45,17 +49,22 @@ export class Progress {
     this.everyMs = everyMs;
   }
 
-  update(line: ProgressLine): void {
+  update(line: ProgressUpdate): void {
     const now = Date.now();
-    if (this.tty) this.out.write(`\r\x1b[2K${renderProgress(line)}`);
+    if (this.tty) this.out.write(`\r\x1b[2K${this.render(line)}`);
     else if (now - this.last >= this.everyMs) {
       this.last = now;
-      this.out.write(`${renderProgress(line)}\n`);
+      this.out.write(`${this.render(line)}\n`);
     }
   }
 
   /** Ends the bar's line (a terminal) or writes the final state (otherwise). */
-  done(line: ProgressLine): void {
-    this.out.write(this.tty ? `\r\x1b[2K${renderProgress(line)}\n` : `${renderProgress(line)}\n`);
+  done(line: ProgressUpdate): void {
+    this.out.write(this.tty ? `\r\x1b[2K${this.render(line)}\n` : `${this.render(line)}\n`);
+  }
+
+  private render(line: ProgressUpdate): string {
+    const seconds = (Date.now() - this.startedAt) / 1000;
+    return renderProgress({ ...line, rate: line.rate ?? (seconds > 0 ? line.done / seconds : 0) });
   }
 }

@@ -25,12 +25,10 @@ export function registerRecoverCommand(program: Command): void {
         );
         const shards = options.shard?.map(Number) ?? Array.from({ length: settings.shards }, (_, i) => i);
         const progress = options.json ? undefined : new Progress();
-        const started = Date.now();
         const line = (scanned: number, shard?: number) => ({
           label: shard === undefined ? 'recover' : `recover (shard ${shard})`,
           done: scanned,
           total: Math.max(unsynced, scanned),
-          rate: scanned / Math.max(0.001, (Date.now() - started) / 1000),
         });
         const result = await new Recovery(buffer, backup, cliLogger()).recoverShards(shards, (shard, so) =>
           progress?.update(line(so.scanned, shard)),
