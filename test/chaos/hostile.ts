@@ -34,11 +34,11 @@ function flat(options: HostileOptions, fields: Record<string, unknown>): Buffer 
       gtid: '',
       id: 1,
       isDdl: false,
-      mysqlType: { id: 'int(11)', name: 'varchar(200)', n: 'int(11)' },
+      mysqlType: { id: 'varchar(40)', name: 'varchar(200)', n: 'int(11)' },
       old: null,
       pkNames: ['id'],
       sql: '',
-      sqlType: { id: 4, name: 12, n: 4 },
+      sqlType: { id: 12, name: 12, n: 4 },
       table: options.table,
       ts: Date.now(),
       type: 'INSERT',
@@ -135,7 +135,7 @@ export function hostileMessages(options: HostileOptions): HostileMessage[] {
       label: 'a value of the wrong type for the index mapping (n is an integer there)',
       value: flat(options, {
         data: [row('950', { n: null })],
-        mysqlType: { id: 'int(11)', name: 'varchar(200)', n: 'varchar(20)' },
+        mysqlType: { id: 'varchar(40)', name: 'varchar(200)', n: 'varchar(20)' },
       }),
       expect: 'apply',
       table: options.table,
@@ -145,7 +145,7 @@ export function hostileMessages(options: HostileOptions): HostileMessage[] {
       label: 'a value Elasticsearch refuses for the mapping',
       value: flat(options, {
         data: [row('951', { n: 'not-a-number' })],
-        mysqlType: { id: 'int(11)', name: 'varchar(200)', n: 'varchar(20)' },
+        mysqlType: { id: 'varchar(40)', name: 'varchar(200)', n: 'varchar(20)' },
       }),
       expect: 'dlq:es_mapping_error',
     },
@@ -159,7 +159,7 @@ export function hostileMessages(options: HostileOptions): HostileMessage[] {
         ),
       ],
       mysqlType: JSON.parse(
-        '{"id":"int(11)","name":"varchar(200)","n":"int(11)","__proto__":"varchar(9)","constructor":"varchar(9)","hasOwnProperty":"varchar(9)"}',
+        '{"id":"varchar(40)","name":"varchar(200)","n":"int(11)","__proto__":"varchar(9)","constructor":"varchar(9)","hasOwnProperty":"varchar(9)"}',
       ),
     }),
     apply('separators in the key', 'a:b|c{d} e~f', {
