@@ -9,7 +9,7 @@ import { FencedError, Mapping } from '@sluice/core';
 import { parseDeadLetterRecord } from '@sluice/pipeline';
 import { createRegistry, flushMetrics, memoryLogger } from '@sluice/runtime';
 import { type EsApi, type EsRequest, EsRequestError } from '@sluice/sink';
-import { type FlushDeps, type FlushGuard, FlushRunner } from './flush-runner.ts';
+import { batchStatus, type FlushDeps, type FlushGuard, FlushRunner } from './flush-runner.ts';
 
 const SHARD = 3;
 const mapping = new Mapping(
@@ -412,4 +412,14 @@ test('without a rebuild nothing is written twice', async () => {
   h.buffer.due.push([record('1')]);
   await h.runner.flushShard(SHARD, open);
   assert.equal(h.es.bodies.join('').split('\n').filter(Boolean).length, 2);
+});
+
+test("a batch's sync_monitor status: ok only when every record is done; dead letters or waiting records make it partial", () => {
+  const record = {} as never;
+  const dead = [{}] as never[];
+  assert.equal(batchStatus({ done: [record], dead: [], retryLater: [], error: undefined }), 'ok');
+  assert.equal(batchStatus({ done: [record], dead, retryLater: [], error: undefined }), 'partial');
+  assert.equal(batchStatus({ done: [], dead: [], retryLater: [record], error: undefined }), 'partial');
+  assert.equal(batchStatus({ done: [record], dead: [], retryLater: [], error: 'refused' }), 'partial');
+  assert.equal(batchStatus({ done: [], dead: [], retryLater: [record], error: 'refused' }), 'failed');
 });
