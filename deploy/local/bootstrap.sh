@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepares a fresh Debian machine for Sluice (idempotent, quick when done):
-#   Debian packages (MariaDB, Redis, a JDK, Maven, curl, unzip, prometheus for promtool), the pinned Node LTS from the npm
+#   Debian packages (MariaDB, Redis, a JDK, Maven, curl, unzip, prometheus for promtool, buildah and
+#   debootstrap for the container image), the pinned Node LTS from the npm
 #   registry, and the npm workspaces' packages. The servers themselves are started by stack.sh.
 # shellcheck source=lib/preamble.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/preamble.sh"
@@ -20,6 +21,8 @@ have unzip || missing+=(unzip)
 have setpriv || missing+=(util-linux)
 have npm || missing+=(npm)
 have promtool || missing+=(prometheus) # promtool tests the alert rules (its server is not started)
+have buildah || missing+=(buildah)        # builds and runs the container image (deploy/image)
+have debootstrap || missing+=(debootstrap) # the image's base, from Debian packages
 
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing Debian packages: ${missing[*]}"

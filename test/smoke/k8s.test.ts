@@ -110,7 +110,8 @@ test('deployments: probes Sluice serves, grace period above the drain bound, bud
         spec: {
           terminationGracePeriodSeconds: number;
           containers: Array<{
-            command: string[];
+            command?: string[];
+            args: string[];
             ports: Array<{ name: string; containerPort: number }>;
             env: Array<{ name: string; value: string }>;
             livenessProbe: { httpGet: { path: string; port: string } };
@@ -126,7 +127,9 @@ test('deployments: probes Sluice serves, grace period above the drain bound, bud
     assert.ok(pod.terminationGracePeriodSeconds >= drainSeconds + 5, `${d.metadata.name} grace period`);
     const [container] = pod.containers;
     assert.ok(container);
-    assert.deepEqual(container.command.slice(0, 2), ['node', 'services/cli/bin/sluice.js']);
+    // The image's entrypoint (`sluice`, deploy/image/Dockerfile) runs; the manifest names the role.
+    assert.equal(container.command, undefined, `${d.metadata.name} keeps the image's entrypoint`);
+    assert.deepEqual(container.args, [d.metadata.name.replace('sluice-', '')]);
     assert.equal(container.livenessProbe.httpGet.path, '/health/live');
     assert.equal(container.readinessProbe.httpGet.path, '/health/ready');
     const port = container.ports.find((p) => p.name === container.readinessProbe.httpGet.port);

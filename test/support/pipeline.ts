@@ -10,7 +10,7 @@ import mysql, { type Connection, type ConnectionOptions, type RowDataPacket } fr
 import { deleteIndicesByPrefix, openEs } from './elastic.ts';
 import { createTestDatabase, serverUrl } from './mysql.ts';
 import { deleteKeys, openRedis } from './redis.ts';
-import { type ServiceProcess, startService } from './services.ts';
+import { type Launcher, type ServiceProcess, startService } from './services.ts';
 import { stack } from './stack.ts';
 import { uniqueName, waitFor } from './wait.ts';
 
@@ -34,7 +34,12 @@ export interface Pipeline {
   /** One query on the pipeline's metadata database (its own connection, closed afterwards). */
   queryMeta<T extends RowDataPacket = RowDataPacket>(sql: string, params?: unknown[]): Promise<T[]>;
   services: ServiceProcess[];
-  start(kind: 'ingest' | 'worker', name?: string, extraEnv?: Record<string, string>): Promise<ServiceProcess>;
+  start(
+    kind: 'ingest' | 'worker',
+    name?: string,
+    extraEnv?: Record<string, string>,
+    launcher?: Launcher,
+  ): Promise<ServiceProcess>;
   check(tables: readonly string[]): Promise<TableDiff[]>;
   waitConverged(tables: readonly string[], timeoutMs?: number): Promise<TableDiff[]>;
   indexStats(table: string): Promise<{ indexTotal: number; deleteTotal: number }>;
@@ -118,8 +123,13 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
       }
     },
     services,
-    async start(kind, name, extraEnv = {}) {
-      const service = await startService(name ?? `${kind}-${++counter}`, kind, { ...env, ...extraEnv });
+    async start(kind, name, extraEnv = {}, launcher = undefined) {
+      const service = await startService(
+        name ?? `${kind}-${++counter}`,
+        kind,
+        { ...env, ...extraEnv },
+        launcher ? { launcher } : {},
+      );
       services.push(service);
       return service;
     },

@@ -41,24 +41,36 @@ function runningPort(logFile: string, marker: string): number | undefined {
   return undefined;
 }
 
+/** How a service's process is started and signalled: by default `sluice` of this checkout. */
+export interface Launcher {
+  spawn(command: 'ingest' | 'worker', env: Record<string, string>): ChildProcess;
+  /** Sends a signal to the service itself (the launcher's child may be a wrapper around it). */
+  signal(child: ChildProcess, signal: NodeJS.Signals): void;
+}
+
+export const checkoutLauncher: Launcher = {
+  spawn: (command, env) =>
+    spawn(process.execPath, [SLUICE, command], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  signal: (child, signal) => child.kill(signal),
+};
+
 export async function startService(
   name: string,
   command: 'ingest' | 'worker',
   env: Record<string, string>,
-  { ready = true, timeoutMs = 60_000 } = {},
+  { ready = true, timeoutMs = 60_000, launcher = checkoutLauncher } = {},
 ): Promise<ServiceProcess> {
   mkdirSync(LOG_DIR, { recursive: true });
   const logFile = `${LOG_DIR}/${name}-${Date.now()}.log`;
   const log = createWriteStream(logFile);
-  const child = spawn(process.execPath, [SLUICE, command], {
-    env: {
-      ...process.env,
-      NODE_OPTIONS: SERVICE_NODE_OPTIONS,
-      SLUICE_HTTP_PORT: '0',
-      SLUICE_LOG_LEVEL: 'info',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const child = launcher.spawn(command, {
+    NODE_OPTIONS: SERVICE_NODE_OPTIONS,
+    SLUICE_HTTP_PORT: '0',
+    SLUICE_LOG_LEVEL: 'info',
+    ...env,
   });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
@@ -100,16 +112,16 @@ export async function startService(
     httpPort,
     exited,
     async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 30_000) {
-      if (ended === undefined) child.kill(signal);
+      if (ended === undefined) launcher.signal(child, signal);
       const code = await Promise.race([exited, sleep(timeoutMs).then(() => 'timeout' as const)]);
       if (code === 'timeout') {
-        child.kill('SIGKILL');
+        launcher.signal(child, 'SIGKILL');
         throw new Error(`${name} did not stop within ${timeoutMs} ms after ${signal}`);
       }
       return code;
     },
     async kill9() {
-      child.kill('SIGKILL');
+      launcher.signal(child, 'SIGKILL');
       await exited;
     },
   };

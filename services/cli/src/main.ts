@@ -1,10 +1,12 @@
 // `sluice` — the command line of Sluice. Settings come from SLUICE_* variables and/or --config.
+import { SLUICE_VERSION } from '@sluice/runtime/version';
 import { Command, Option } from 'commander';
 import { COMMANDS, commandOf, type Register } from './commands.ts';
 import { describeFailure } from './exit.ts';
 
 const program = new Command('sluice')
   .description('Keeps Elasticsearch in step with MySQL (Canal → Kafka → Redis buffer → Elasticsearch).')
+  .version(SLUICE_VERSION, '-V, --version', 'print the version')
   .addOption(new Option('-c, --config <file>', 'YAML settings file (SLUICE_* variables win over it)'))
   .showHelpAfterError()
   .enablePositionalOptions()

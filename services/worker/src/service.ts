@@ -19,6 +19,7 @@ import {
   Lifecycle,
   type Logger,
   Periodic,
+  SLUICE_VERSION,
   startHttp,
 } from '@sluice/runtime';
 import { zkSession } from '@sluice/wiring';
@@ -32,8 +33,6 @@ import { compileWorkerOptions } from './options.ts';
 import { FlushScheduler } from './scheduler.ts';
 import { type Ownership, ShardManager, StaticOwnership } from './shard-manager.ts';
 import { WorkerStatus } from './status.ts';
-
-const VERSION = '0.1.0';
 
 export interface WorkerHandle {
   lifecycle: Lifecycle;
@@ -110,7 +109,7 @@ export async function startWorker(settings: SettingValues, parentLogger: Logger)
         host: hostname(),
         pid: process.pid,
         startTime: Date.now(),
-        version: VERSION,
+        version: SLUICE_VERSION,
         httpPort: http.port,
       },
       shards: options.shards,

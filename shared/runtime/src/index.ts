@@ -4,3 +4,4 @@ export * from './logger.ts';
 export * from './metrics.ts';
 export * from './periodic.ts';
 export * from './probes.ts';
+export * from './version.ts';

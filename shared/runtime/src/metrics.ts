@@ -1,6 +1,7 @@
 // Prometheus metrics. Names are constants here, one place for the whole product, so dashboards and
 // alert rules (deploy/observability) match the code.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry, Summary } from 'prom-client';
+import { SLUICE_VERSION } from './version.ts';
 
 export { Registry } from 'prom-client';
 
@@ -38,6 +39,13 @@ export function createRegistry(service: string): Registry {
   // Node's process metrics under their standard names (process_cpu_seconds_total, nodejs_…), as
   // every Node exporter gives them, so shared dashboards and alerts work unchanged.
   collectDefaultMetrics({ register: registry });
+  // The running version, for dashboards and for spotting a half-finished rollout.
+  new Gauge({
+    name: 'sluice_build_info',
+    help: 'Always 1; the version label is the running Sluice version',
+    labelNames: ['version', 'node'],
+    registers: [registry],
+  }).set({ version: SLUICE_VERSION, node: process.version }, 1);
   return registry;
 }
 
