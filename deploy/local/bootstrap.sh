@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Prepares a fresh Debian machine for Sluice (idempotent, quick when done):
 #   Debian packages (MariaDB, Redis, a JDK, Maven, curl, unzip, prometheus for promtool, buildah and
-#   debootstrap for the container image), the pinned Node LTS from the npm
-#   registry, and the npm workspaces' packages. The servers themselves are started by stack.sh.
+#   debootstrap for the container image, chromium for the status page's browser test), the pinned
+#   Node LTS from the npm registry, and the npm workspaces' packages. The servers themselves are started by stack.sh.
 # shellcheck source=lib/preamble.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/preamble.sh"
 say() { printf '[bootstrap] %s\n' "$*" >&2; }
@@ -23,6 +23,7 @@ have npm || missing+=(npm)
 have promtool || missing+=(prometheus) # promtool tests the alert rules (its server is not started)
 have buildah || missing+=(buildah)        # builds and runs the container image (deploy/image)
 have debootstrap || missing+=(debootstrap) # the image's base, from Debian packages
+have chromium || missing+=(chromium)      # the status page's browser test (headless)
 
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing Debian packages: ${missing[*]}"

@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import { runWorkload, WORKLOAD_TABLES } from '@sluice/loadgen';
 import { buildImage, type ImageConfig, imageLauncher, inspectImage, runInImage } from '../support/image.ts';
 import { createPipeline, type Pipeline } from '../support/pipeline.ts';
+import { serviceGet } from '../support/services.ts';
 import { repoRoot } from '../support/stack.ts';
 
 let image: ImageConfig;
@@ -83,6 +84,9 @@ test("the image's ingest and worker converge a workload, and stop cleanly on SIG
   });
   const diffs = await pipeline.waitConverged(WORKLOAD_TABLES);
   for (const diff of diffs) assert.ok(diff.rows > 0, `${diff.table} has rows to compare`);
+
+  // The status page is in the image too (shared/status/public, copied by build-app.sh).
+  assert.match(await (await serviceGet(worker, '/')).text(), /<title>Sluice<\/title>/);
 
   assert.equal(await worker.stop('SIGTERM'), 0, 'worker drains and exits 0');
   assert.equal(await ingest.stop('SIGTERM'), 0, 'ingest drains and exits 0');

@@ -20,6 +20,7 @@ export const COMMANDS: Record<string, () => Promise<Register>> = {
   reindex: async () => (await import('./reindex.ts')).registerReindexCommand,
   loadtest: async () => (await import('./loadtest.ts')).registerLoadtestCommand,
   shards: async () => (await import('./shards.ts')).registerShardsCommand,
+  ui: async () => (await import('./ui.ts')).registerUiCommand,
 };
 
 /** The command named on the command line: the first argument that is not a global option. */

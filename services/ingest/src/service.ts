@@ -1,8 +1,11 @@
 // The ingest service, wired: settings → options (options.ts) → connections, each checked and closing
 // itself (metadata MySQL migrated, Redis, Elasticsearch) → the runner (runner.ts) → the Kafka consumer
 // → background tasks (backpressure, lag) → HTTP → running. On stop, the reverse.
+import { hostname } from 'node:os';
 import { BackupRepository, DeadLetterRepository } from '@sluice/backup';
 import { esIndexDefaults, loadMapping, type SettingValues } from '@sluice/config';
+import type { ZkSession } from '@sluice/coord';
+import { redactText } from '@sluice/core';
 import {
   createRegistry,
   DependencyProbes,
@@ -10,11 +13,14 @@ import {
   Lifecycle,
   type Logger,
   Periodic,
+  SLUICE_VERSION,
   startHttp,
 } from '@sluice/runtime';
 import { fieldCapabilities, TableSchemas } from '@sluice/sink';
 import { KafkaSource, type KafkaSourceOptions } from '@sluice/source';
-import { bufferOn, openBufferRedis, openEs, openMetadata } from '@sluice/wiring';
+import { collectClusterStatus, statusPageRoutes } from '@sluice/status';
+import { bufferOn, openBufferRedis, openEs, openMetadata, zkSession } from '@sluice/wiring';
+import { clusterSources, ingestPresence, PRESENCE_INTERVAL_MS } from '@sluice/wiring/status';
 import { watermarkAction } from './backpressure.ts';
 import { compileIngestOptions } from './options.ts';
 import { IngestRunner } from './runner.ts';
@@ -59,6 +65,10 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
   });
   await source.connect();
 
+  // What this replica holds and how far behind it is, for the status page (removed when it stops).
+  const presence = ingestPresence(redis, settings);
+  const ingestId = `${hostname()}-${process.pid}`;
+  lifecycle.onStop('presence', () => presence.remove(ingestId).catch(() => undefined));
   const periodic = new Periodic({ logger });
   lifecycle.onStop('background', () => periodic.stop());
   // Readiness follows the dependencies: Redis and the metadata MySQL are checked here; Kafka is
@@ -92,6 +102,7 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
    * unknown is not caught up). */
   let lagTotal: number | null = null;
   let lagShown = new Set<string>();
+  let lastLags: Array<{ topic: string; partition: number; lag: number }> = [];
   periodic.every(options.lagCheckMs, 'lag', async () => {
     const lags = await source.lag().catch((error: unknown) => {
       logger.debug({ err: error }, 'consumer lag not available');
@@ -115,7 +126,49 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
     }
     lagShown = shown;
     lagTotal = total;
+    lastLags = lags;
   });
+
+  const startTime = Date.now();
+  periodic.every(PRESENCE_INTERVAL_MS, 'presence', () =>
+    presence.publish({
+      id: ingestId,
+      host: hostname(),
+      version: SLUICE_VERSION,
+      startTime,
+      at: Date.now(),
+      partitions: lastLags,
+      paused: source.isPaused(),
+    }),
+  );
+  // The status page shows the whole cluster; ZooKeeper (members, assignment) is opened for it on the
+  // first view when SLUICE_ZK_CONNECT is set, and never makes ingest unready.
+  let zk: Promise<ZkSession> | undefined;
+  const zookeeper = () => {
+    if (!settings.zkConnect) return undefined;
+    zk ??= (async () => {
+      const session = zkSession({ ...settings, zkConnect: settings.zkConnect as string }, logger);
+      lifecycle.onStop('zookeeper', () => session.close());
+      await session.connect();
+      return session;
+    })().catch((error: unknown) => {
+      zk = undefined;
+      throw error;
+    });
+    return zk;
+  };
+  const view = async () => {
+    const session = await zookeeper()?.catch((error: unknown) => error as Error);
+    const sources = clusterSources(settings, {
+      redis,
+      metadata: pool,
+      zk: session instanceof Error ? undefined : session,
+    });
+    const status = await collectClusterStatus(sources);
+    if (session instanceof Error)
+      status.errors.push({ part: 'members', message: redactText(session.message) });
+    return status;
+  };
 
   let inFlight = 0;
   await source.run(async (batch) => {
@@ -165,6 +218,7 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
         },
       },
     },
+    statusPageRoutes(view),
   );
 
   lifecycle.onStop('http', () => http.close());

@@ -30,6 +30,7 @@ export interface FlushJobDeps {
 export class FlushJob {
   private readonly deps: FlushJobDeps;
   private readonly inFlight = new Set<number>();
+  private readonly last = new Map<number, { at: number; records: number; failed: boolean }>();
 
   constructor(deps: FlushJobDeps) {
     this.deps = deps;
@@ -47,6 +48,12 @@ export class FlushJob {
         },
       });
       if (!outcome.acquired) logger.debug({ shard }, 'shard lock busy: another worker is flushing it');
+      else
+        this.last.set(shard, {
+          at: Date.now(),
+          records: outcome.value.records,
+          failed: outcome.value.failed,
+        });
     } catch (error) {
       if (!(error instanceof FencedError)) throw error;
       logger.warn({ shard, reason: error.message }, 'flush stopped: fenced');
@@ -54,6 +61,11 @@ export class FlushJob {
       this.inFlight.delete(shard);
     }
   };
+
+  /** The last flush this worker finished of each shard (for the status page). */
+  lastFlushes(): Record<string, { at: number; records: number; failed: boolean }> {
+    return Object.fromEntries([...this.last].map(([shard, flush]) => [String(shard), flush]));
+  }
 
   /** Shards being flushed right now, in order. */
   flushing(): number[] {

@@ -10,7 +10,7 @@
 import { hostname } from 'node:os';
 import { redisRunId } from '@sluice/buffer';
 import type { SettingValues } from '@sluice/config';
-import { Coordinator, clusterPaths } from '@sluice/coord';
+import { Coordinator, clusterPaths, type ZkSession } from '@sluice/coord';
 import { Recovery } from '@sluice/pipeline';
 import {
   createRegistry,
@@ -22,7 +22,9 @@ import {
   SLUICE_VERSION,
   startHttp,
 } from '@sluice/runtime';
+import { collectClusterStatus, statusPageRoutes } from '@sluice/status';
 import { zkSession } from '@sluice/wiring';
+import { clusterSources, PRESENCE_INTERVAL_MS, workerPresence } from '@sluice/wiring/status';
 import { checkJob } from './check-job.ts';
 import { openWorkerDependencies } from './dependencies.ts';
 import { FlushJob } from './flush-job.ts';
@@ -84,22 +86,33 @@ export async function startWorker(settings: SettingValues, parentLogger: Logger)
     stats: (shards) => buffer.stats(shards),
     dependencies: () => probes.reasons(),
   });
-  const http = await startHttp(options.http.host, options.http.port, registry, status, {
-    token: options.http.adminToken,
-    actions: {
-      recover: () => recovery.recoverShards(status.owned()),
-      flush: async () => {
-        const shards = status.owned();
-        await Promise.all(shards.map((shard) => scheduler.flushNow(shard, job.run)));
-        return { flushed: shards };
+  // The status page shows the whole cluster; ZooKeeper's part once the session below is open.
+  let zk: ZkSession | undefined;
+  const view = () =>
+    collectClusterStatus(clusterSources(settings, { redis: deps.redis, metadata: deps.metadata, zk }));
+  const http = await startHttp(
+    options.http.host,
+    options.http.port,
+    registry,
+    status,
+    {
+      token: options.http.adminToken,
+      actions: {
+        recover: () => recovery.recoverShards(status.owned()),
+        flush: async () => {
+          const shards = status.owned();
+          await Promise.all(shards.map((shard) => scheduler.flushNow(shard, job.run)));
+          return { flushed: shards };
+        },
       },
     },
-  });
+    statusPageRoutes(view),
+  );
   lifecycle.onStop('http', () => http.close());
 
   let coordinator: Coordinator | undefined;
   if (options.coordination.kind === 'zookeeper') {
-    const zk = zkSession({ ...settings, zkConnect: options.coordination.connect }, logger);
+    zk = zkSession({ ...settings, zkConnect: options.coordination.connect }, logger);
     await zk.connect();
     coordinator = new Coordinator({
       zk,
@@ -130,8 +143,24 @@ export async function startWorker(settings: SettingValues, parentLogger: Logger)
   await coordinator?.start();
   await manager.start();
 
+  // What this worker holds and last flushed, for the status page (removed when it stops).
+  const presence = workerPresence(deps.redis, settings);
+  const startTime = Date.now();
+  lifecycle.onStop('presence', () => presence.remove(workerId).catch(() => undefined));
   const periodic = new Periodic({ logger, active: () => lifecycle.state === 'running' });
   lifecycle.onStop('background', () => periodic.stop());
+  periodic.every(PRESENCE_INTERVAL_MS, 'presence', () =>
+    presence.publish({
+      id: workerId,
+      host: hostname(),
+      version: SLUICE_VERSION,
+      startTime,
+      at: Date.now(),
+      owned: manager.owned(),
+      fenced: manager.isFenced(),
+      lastFlush: job.lastFlushes(),
+    }),
+  );
   periodic.every(options.probes.intervalMs, 'dependency-probes', () => probes.runOnce());
   await startMaintenance(
     {

@@ -1,5 +1,6 @@
 // The HTTP endpoint of every long-running service: /metrics (Prometheus), /health/live,
-// /health/ready, and /status (JSON). Binds to a configurable address; no admin actions here.
+// /health/ready, /status (JSON), and the pages a service adds (the status page at /). Binds to a
+// configurable address; admin actions only with the bearer token.
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -26,6 +27,9 @@ function authorized(req: IncomingMessage, token: string): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
+/** Further GET routes by path (the status page), each answering with a body and its type. */
+export type HttpPages = Record<string, () => Promise<{ contentType: string; body: string }>>;
+
 export interface HttpEndpoint {
   server: Server;
   port: number;
@@ -38,6 +42,7 @@ export async function startHttp(
   registry: Registry,
   health: HealthSource,
   admin?: AdminActions,
+  pages: HttpPages = {},
 ): Promise<HttpEndpoint> {
   const server = createServer(async (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
@@ -64,6 +69,9 @@ export async function startHttp(
         res
           .writeHead(ready.ready ? 200 : 503, { 'content-type': 'application/json' })
           .end(JSON.stringify(ready));
+      } else if (Object.hasOwn(pages, path)) {
+        const page = await (pages[path] as HttpPages[string])();
+        res.writeHead(200, { 'content-type': page.contentType, 'cache-control': 'no-store' }).end(page.body);
       } else if (path === '/status') {
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(await health.status()));
       } else {

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { createRegistry, flushMetrics, forgetShard, METRIC } from './metrics.ts';
+import { SLUICE_VERSION } from './version.ts';
 
 test("Node's process metrics keep their standard names, with the service as a label", async () => {
   const text = await createRegistry('worker').metrics();
@@ -8,6 +10,20 @@ test("Node's process metrics keep their standard names, with the service as a la
   assert.match(text, /^process_resident_memory_bytes\{service="worker"\} /m);
   assert.match(text, /^nodejs_heap_size_used_bytes\{service="worker"\} /m);
   assert.doesNotMatch(text, /sluice_process_/);
+});
+
+test('sluice_build_info names the version of the root package.json and the Node version', async () => {
+  const root = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  assert.equal(SLUICE_VERSION, root.version);
+  const text = await createRegistry('ingest').metrics();
+  assert.ok(
+    text.includes(
+      `sluice_build_info{version="${root.version}",node="${process.version}",service="ingest"} 1`,
+    ),
+    text.split('\n').find((l) => l.startsWith('sluice_build_info')),
+  );
 });
 
 test('a shard the worker no longer owns has no gauge series; the others keep theirs', async () => {

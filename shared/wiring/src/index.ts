@@ -8,4 +8,5 @@ export * from './elasticsearch.ts';
 export * from './mysql.ts';
 export * from './redis.ts';
 export * from './resync.ts';
+export * from './status.ts';
 export * from './zookeeper.ts';
