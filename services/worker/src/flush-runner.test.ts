@@ -323,7 +323,7 @@ test('flushes full batches until one is short; a failed batch ends the flush', a
   assert.equal(failing.buffer.due.length, 1);
 });
 
-test('sync_monitor and the logs name a batch by the same id; a monitor failure does not fail the flush', async () => {
+test('sync_monitor and the logs name a batch by the same id and its tables; a monitor failure does not fail the flush', async () => {
   const h = harness({ maxRetry: 0 });
   h.buffer.due.push([record('1')]);
   h.es.fail = () => new EsRequestError('POST /_bulk', 503, 'busy');
@@ -331,6 +331,8 @@ test('sync_monitor and the logs name a batch by the same id; a monitor failure d
   const warned = h.logs.find((l) => l.msg === 'flush batch failed: records stay buffered');
   assert.ok(warned, 'the failed batch is logged');
   assert.equal(warned.batch, h.reports[0]?.batchId);
+  assert.deepEqual(warned.tables, h.reports[0]?.tables);
+  assert.ok((warned.tables as string[]).length > 0, 'the batch names its table');
 
   const quiet = harness();
   quiet.buffer.due.push([record('1')]);

@@ -168,7 +168,9 @@ export class FlushRunner {
   ): Promise<FlushSummary> {
     const startTime = Date.now();
     const batchId = randomUUID();
-    const log = this.deps.logger.child({ shard, batch: batchId });
+    // Every line about this batch names it as sync_monitor does, and the tables it holds.
+    const tables = [...new Set(records.map((r) => r.tableKey))];
+    const log = this.deps.logger.child({ shard, batch: batchId, tables });
     const outcome = await this.write(shard, records, guard);
     await this.settle(shard, outcome.done, outcome.dead, outcome.fenced ? [] : outcome.retryLater, log);
     const summary = await this.report(shard, batchId, records, outcome, startTime, log);
@@ -334,7 +336,14 @@ export class FlushRunner {
       );
       for (const d of dead) metrics.dlq.inc({ reason: d.reason });
       log.warn(
-        { dead: dead.map((d) => ({ field: d.record.field, reason: d.reason, detail: d.detail })) },
+        {
+          dead: dead.map((d) => ({
+            table: d.record.tableKey,
+            field: d.record.field,
+            reason: d.reason,
+            detail: d.detail,
+          })),
+        },
         'records dead-lettered',
       );
     }

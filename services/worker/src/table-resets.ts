@@ -101,7 +101,7 @@ export class TableResets implements ResetHandler {
     if (gone.size === 0) return records;
     this.deps.metrics.sweep.inc({ result: 'buffered_deleted' }, gone.size);
     this.deps.logger.info(
-      { records: gone.size },
+      { records: gone.size, tables: [...new Set([...gone].map((r) => r.tableKey))] },
       'changes from before a TRUNCATE / DROP TABLE whose rows are gone are written as deletes',
     );
     return records.map((r) => (gone.has(r) ? { ...r, op: 'delete', json: '' } : r));
