@@ -1,2 +1,6 @@
 export * from './ends.ts';
+export * from './handle.ts';
 export * from './kafka.ts';
+export * from './redis-stream.ts';
+export * from './source.ts';
+export * from './streams.ts';

@@ -2,7 +2,7 @@
 // only after the handler returned, i.e. after the changes are durable in Redis and the backup table.
 // A failing handler is retried with backoff while the partition waits (nothing is skipped), and
 // consumption can be paused as a whole (backpressure).
-import { backoffDelay, DependencyError, errorMessage, retry } from '@sluice/core';
+import { DependencyError, retry } from '@sluice/core';
 import {
   type Admin,
   type Consumer,
@@ -13,21 +13,8 @@ import {
   type SASLOptions,
 } from 'kafkajs';
 import type { Logger } from 'pino';
-
-export interface SourceMessage {
-  offset: string;
-  value: Buffer | null;
-  /** Broker timestamp (ms). */
-  timestamp: number;
-}
-
-export interface SourceBatch {
-  topic: string;
-  partition: number;
-  messages: SourceMessage[];
-}
-
-export type BatchHandler = (batch: SourceBatch) => Promise<void>;
+import { handleUntilDone } from './handle.ts';
+import type { BatchHandler, ChangeSource, PartitionLag, SourceMessage } from './source.ts';
 
 export interface KafkaSourceOptions {
   brokers: string[];
@@ -73,7 +60,7 @@ export function kafkaClient(
   });
 }
 
-export class KafkaSource {
+export class KafkaSource implements ChangeSource {
   private readonly options: KafkaSourceOptions;
   private readonly kafka: Kafka;
   private readonly consumer: Consumer;
@@ -191,12 +178,14 @@ export class KafkaSource {
         value: m.value,
         timestamp: Number(m.timestamp),
       }));
-      const handled = await this.handleWithRetry(
-        { topic, partition, messages },
-        handler,
-        heartbeat,
-        () => isRunning() && !isStale() && !this.stopping,
-      );
+      // A slow batch (a large statement, a slow MySQL) must not cost the group membership: keep
+      // heartbeating while the handler runs and while it waits to retry (kafkajs only sends one
+      // when asked or between fetches).
+      const handled = await handleUntilDone({ topic, partition, messages }, handler, {
+        logger: this.options.logger,
+        stillOurs: () => isRunning() && !isStale() && !this.stopping,
+        keepAlive: heartbeat,
+      });
       if (!handled) return;
       const last = slice[slice.length - 1];
       if (!last) continue;
@@ -206,56 +195,23 @@ export class KafkaSource {
     }
   }
 
-  /** Retries the handler until it succeeds or the partition is taken away / the source stops. */
-  private async handleWithRetry(
-    batch: SourceBatch,
-    handler: BatchHandler,
-    heartbeat: () => Promise<void>,
-    stillOurs: () => boolean,
-  ): Promise<boolean> {
-    for (let attempt = 1; ; attempt++) {
-      // A slow batch (a large statement, a slow MySQL) must not cost the group membership: keep
-      // heartbeating while the handler runs and while it waits to retry (kafkajs only sends one
-      // when asked or between fetches).
-      const beat = setInterval(() => void heartbeat().catch(() => undefined), 1000);
-      try {
-        await handler(batch);
-        return true;
-      } catch (error) {
-        const delay = backoffDelay(attempt, 200, 10_000, Math.random);
-        this.options.logger.error(
-          { err: error, topic: batch.topic, partition: batch.partition, attempt, retryInMs: delay },
-          `batch failed, retrying: ${errorMessage(error)}`,
-        );
-        const until = Date.now() + delay;
-        while (Date.now() < until) {
-          if (!stillOurs()) return false;
-          await new Promise((resolve) => setTimeout(resolve, Math.min(1000, until - Date.now())));
-        }
-        if (!stillOurs()) return false;
-      } finally {
-        clearInterval(beat);
-      }
-    }
-  }
-
   /**
    * Messages behind the end of each partition this member holds, from the group's committed offsets
    * (so it also counts what waits while consumption is paused). Each partition is held by one member,
    * so the lags the members report add up to the group's: none is counted twice. Before the first
    * join: none.
    */
-  async lag(): Promise<Array<{ topic: string; partition: number; lag: number }>> {
+  async lag(): Promise<PartitionLag[]> {
     const all = await this.groupLag();
     return all.filter(({ topic, partition }) => this.assigned.get(topic)?.has(partition) ?? false);
   }
 
   /** Messages behind the end of every partition of the topics, for the whole group. */
-  async groupLag(): Promise<Array<{ topic: string; partition: number; lag: number }>> {
+  async groupLag(): Promise<PartitionLag[]> {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
-      const out: Array<{ topic: string; partition: number; lag: number }> = [];
+      const out: PartitionLag[] = [];
       const committed = await admin.fetchOffsets({
         groupId: this.options.groupId,
         topics: this.options.topics,

@@ -1,0 +1,47 @@
+// The layout of the Redis Stream transport (docs/redis-stream.md), shared by `sluice relay` (the
+// writer) and the redis-stream source of `sluice ingest` (the reader):
+//
+//   <prefix>:<cluster>:changes:<n>         stream n of N (SLUICE_STREAM_PARTITIONS); a table's changes
+//                                          all go to stream hash(db.table) mod N, as Canal's
+//                                          partitionHash routes a table to one Kafka partition
+//   <prefix>:<cluster>:changes:<n>:lease   which ingest reads stream n now (SET NX PX, renewed)
+//
+// Entry ids are written explicitly as "<seq>-0", seq = 1, 2, 3 … per stream: dense and increasing
+// like a Kafka partition's offsets, so versions are made exactly as on the Kafka path
+// (generation × 2^44 + seq), and a second writer cannot interleave (XADD refuses an id at or below
+// the stream's last). Fields: m (Canal's flat message JSON), pos (binlog file:offset), ts (ms).
+
+export interface StreamLayout {
+  prefix: string;
+  cluster: string;
+  partitions: number;
+}
+
+export function streamKey(layout: StreamLayout, partition: number): string {
+  return `${layout.prefix}:${layout.cluster}:changes:${partition}`;
+}
+
+export function streamLeaseKey(layout: StreamLayout, partition: number): string {
+  return `${streamKey(layout, partition)}:lease`;
+}
+
+/** Every stream of the layout, by partition. */
+export function streamKeys(layout: StreamLayout): string[] {
+  return Array.from({ length: layout.partitions }, (_, n) => streamKey(layout, n));
+}
+
+/** The offset of an entry id "<seq>-0"; undefined for an id no relay writes. */
+export function entryOffset(id: string): string | undefined {
+  const match = /^(\d+)-0$/.exec(id);
+  return match ? match[1] : undefined;
+}
+
+/** The id of the entry at an offset. */
+export function entryId(offset: number | bigint): string {
+  return `${offset}-0`;
+}
+
+/** Fair share of streams for one of `readers` ingest replicas (each takes at most this many). */
+export function fairShare(partitions: number, readers: number): number {
+  return Math.ceil(partitions / Math.max(1, readers));
+}
