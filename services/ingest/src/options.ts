@@ -17,6 +17,15 @@ export interface IngestOptions {
     concurrency: number;
     maxBatchMessages: number;
   };
+  /** The redis-stream source (SLUICE_SOURCE=redis-stream; docs/redis-stream.md), else undefined. */
+  streams:
+    | {
+        layout: { prefix: string; cluster: string; partitions: number };
+        group: string;
+        fromBeginning: boolean;
+        maxBatchMessages: number;
+      }
+    | undefined;
   /** Backpressure: pause every partition at `high` pending records, resume at `low`. */
   watermarks: { high: number; low: number; checkMs: number };
   lagCheckMs: number;
@@ -52,6 +61,19 @@ export function compileIngestOptions(settings: SettingValues): IngestOptions {
       concurrency: settings.parallelism,
       maxBatchMessages: 10_000,
     },
+    streams:
+      settings.sourceKind === 'redis-stream'
+        ? {
+            layout: {
+              prefix: settings.redisPrefix,
+              cluster: settings.cluster,
+              partitions: settings.streamPartitions,
+            },
+            group: settings.streamGroup,
+            fromBeginning: settings.streamFromBeginning,
+            maxBatchMessages: 10_000,
+          }
+        : undefined,
     watermarks: { high: settings.highWatermark, low: settings.lowWatermark, checkMs: 1000 },
     lagCheckMs: 5000,
     probes: { intervalMs: 5000, timeoutMs: 2000 },

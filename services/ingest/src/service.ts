@@ -17,7 +17,7 @@ import {
   startHttp,
 } from '@sluice/runtime';
 import { fieldCapabilities, TableSchemas } from '@sluice/sink';
-import { KafkaSource, type KafkaSourceOptions } from '@sluice/source';
+import { type ChangeSource, KafkaSource, type KafkaSourceOptions, RedisStreamSource } from '@sluice/source';
 import { collectClusterStatus, statusPageRoutes } from '@sluice/status';
 import { bufferOn, openBufferRedis, openEs, openMetadata, zkSession } from '@sluice/wiring';
 import { clusterSources, ingestPresence, PRESENCE_INTERVAL_MS } from '@sluice/wiring/status';
@@ -58,11 +58,22 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
     options.runner,
   );
 
-  const source = new KafkaSource({
-    ...(options.kafka as Pick<KafkaSourceOptions, 'ssl' | 'sasl'> & typeof options.kafka),
-    logger,
-    onRebalance: () => runner.resetPartitionState(),
-  });
+  const onRebalance = () => runner.resetPartitionState();
+  const sourceName = options.streams ? 'redis streams' : 'kafka';
+  const source: ChangeSource = options.streams
+    ? new RedisStreamSource({
+        ...options.streams,
+        redis: await openBufferRedis(settings, lifecycle, { name: 'ingest-streams', logger }),
+        blocking: await openBufferRedis(settings, lifecycle, { name: 'ingest-streams-read', logger }),
+        consumer: `${hostname()}-${process.pid}`,
+        logger,
+        onRebalance,
+      })
+    : new KafkaSource({
+        ...(options.kafka as Pick<KafkaSourceOptions, 'ssl' | 'sasl'> & typeof options.kafka),
+        logger,
+        onRebalance,
+      });
   await source.connect();
 
   // What this replica holds and how far behind it is, for the status page (removed when it stops).
@@ -106,11 +117,11 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
   periodic.every(options.lagCheckMs, 'lag', async () => {
     const lags = await source.lag().catch((error: unknown) => {
       logger.debug({ err: error }, 'consumer lag not available');
-      probes.report('kafka', error);
+      probes.report(sourceName, error);
       return undefined;
     });
     if (!lags) return;
-    probes.report('kafka');
+    probes.report(sourceName);
     let total = 0;
     const shown = new Set<string>();
     for (const { topic, partition, lag } of lags) {
@@ -179,7 +190,7 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
       inFlight--;
     }
   });
-  lifecycle.onStop('kafka', () => source.stop());
+  lifecycle.onStop(sourceName, () => source.stop());
 
   const http = await startHttp(
     options.http.host,
@@ -201,8 +212,10 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
         pending,
         lag: lagTotal,
         inFlight,
-        topics: options.kafka.topics,
-        group: options.kafka.groupId,
+        source: sourceName,
+        ...(options.streams
+          ? { streams: options.streams.layout.partitions, group: options.streams.group }
+          : { topics: options.kafka.topics, group: options.kafka.groupId }),
       }),
     },
     {
@@ -226,8 +239,10 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
   logger.info(
     {
       httpPort: http.port,
-      topics: options.kafka.topics,
-      group: options.kafka.groupId,
+      source: sourceName,
+      ...(options.streams
+        ? { streams: options.streams.layout.partitions, group: options.streams.group }
+        : { topics: options.kafka.topics, group: options.kafka.groupId }),
       shards: settings.shards,
     },
     'ingest running',

@@ -123,6 +123,35 @@ export const SETTINGS = {
     'Port of /metrics and /health (0 = any free port). Default: ingest 9401, worker 9402.',
   ),
 
+  sourceKind: setting(
+    'SLUICE_SOURCE',
+    'source.kind',
+    z.enum(['kafka', 'redis-stream']),
+    'kafka',
+    "Where ingest reads Canal's changes: Kafka topics, or the Redis Streams that sluice relay writes (docs/redis-stream.md).",
+  ),
+  streamPartitions: setting(
+    'SLUICE_STREAM_PARTITIONS',
+    'stream.partitions',
+    int(1, 1024),
+    8,
+    "Redis Streams of a cluster (redis-stream source): a table's changes go to stream hash(db.table) mod N. Fixed for a deployment, like a topic's partitions.",
+  ),
+  streamGroup: setting(
+    'SLUICE_STREAM_GROUP',
+    'stream.group',
+    z.string().min(1),
+    'sluice-ingest',
+    'Consumer group of the ingest replicas on the Redis Streams.',
+  ),
+  streamFromBeginning: setting(
+    'SLUICE_STREAM_FROM_BEGINNING',
+    'stream.from_beginning',
+    flag,
+    true,
+    "Where a new stream consumer group starts: the streams' first entry (true) or their end.",
+  ),
+
   kafkaBrokers: setting(
     'SLUICE_KAFKA_BROKERS',
     'kafka.brokers',

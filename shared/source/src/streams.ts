@@ -11,6 +11,8 @@
 // (generation × 2^44 + seq), and a second writer cannot interleave (XADD refuses an id at or below
 // the stream's last). Fields: m (Canal's flat message JSON), pos (binlog file:offset), ts (ms).
 
+import { fnv1a32 } from '@sluice/core';
+
 export interface StreamLayout {
   prefix: string;
   cluster: string;
@@ -44,4 +46,9 @@ export function entryId(offset: number | bigint): string {
 /** Fair share of streams for one of `readers` ingest replicas (each takes at most this many). */
 export function fairShare(partitions: number, readers: number): number {
   return Math.ceil(partitions / Math.max(1, readers));
+}
+
+/** The stream a table's changes go to (all of them: one table, one stream, in binlog order). */
+export function streamOfTable(tableKey: string, partitions: number): number {
+  return fnv1a32(tableKey) % partitions;
 }
