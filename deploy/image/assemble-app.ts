@@ -50,7 +50,7 @@ for (const dir of workspaces) {
   writeFileSync(join(out, dir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
   for (const file of assets(join(repo, dir, 'src')))
     cpSync(join(repo, dir, 'src', file), join(out, dir, 'src', file));
-  for (const extra of ['migrations', 'public']) {
+  for (const extra of ['migrations', 'proto', 'public']) {
     if (existsSync(join(repo, dir, extra)))
       cpSync(join(repo, dir, extra), join(out, dir, extra), { recursive: true });
   }
