@@ -1,12 +1,48 @@
 // Kafka on the stack for tests and benchmarks: clients, topics of their own, producing, and the state
 // of a consumer group.
-import { type Admin, AssignerProtocol, Kafka, logLevel } from 'kafkajs';
+import {
+  type Admin,
+  AssignerProtocol,
+  type Consumer,
+  type EachMessagePayload,
+  Kafka,
+  logLevel,
+} from 'kafkajs';
 import { stack } from './stack.ts';
-import { waitFor } from './wait.ts';
+import { uniqueName, waitFor } from './wait.ts';
 
 /** A kafkajs client on the stack's brokers, its own logging silenced. */
 export function kafkaClient(clientId = 'sluice-test'): Kafka {
   return new Kafka({ clientId, brokers: stack().kafkaBrokers, logLevel: logLevel.NOTHING });
+}
+
+/**
+ * A consumer of its own group that reads `topic` from its current end: every message published after
+ * the call resolves is handed to `eachMessage`, one at a time in order per partition.
+ */
+export async function consumeFromEnd(
+  name: string,
+  topic: string,
+  eachMessage: (payload: EachMessagePayload) => Promise<void>,
+): Promise<Consumer> {
+  const kafka = kafkaClient(`sluice-test-${name}`);
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const consumer = kafka.consumer({ groupId: uniqueName(name), sessionTimeout: 10_000 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: false });
+  let assigned = false;
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    for (const end of ends) consumer.seek({ topic, partition: end.partition, offset: end.offset });
+    assigned = true;
+  });
+  await consumer.run({ eachMessage });
+  await waitFor(`the ${name} consumer to join its group`, () => (assigned ? true : undefined), {
+    timeoutMs: 30_000,
+  });
+  return consumer;
 }
 
 /** Runs `use` with a connected admin client, disconnected afterwards. */

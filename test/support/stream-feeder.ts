@@ -4,13 +4,12 @@
 // Canal's TCP protocol itself; the messages are Canal's own, so the source and ingest see real data.
 import { entryId, type StreamLayout, streamKey, streamOfTable } from '@sluice/source';
 import type { Redis } from 'ioredis';
-import { kafkaClient } from './kafka.ts';
+import type { Consumer } from 'kafkajs';
+import { consumeFromEnd } from './kafka.ts';
 import { stack } from './stack.ts';
-import { uniqueName, waitFor } from './wait.ts';
 
 export class StreamFeeder {
-  private readonly kafka = kafkaClient('sluice-test-feeder');
-  private readonly consumer = this.kafka.consumer({ groupId: uniqueName('feeder'), sessionTimeout: 10_000 });
+  private consumer: Consumer | undefined;
   private readonly seq = new Map<number, number>();
   fed = 0;
 
@@ -31,48 +30,34 @@ export class StreamFeeder {
   }
 
   private async start(topic: string): Promise<void> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    const ends = await admin.fetchTopicOffsets(topic);
-    await admin.disconnect();
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topics: [topic], fromBeginning: false });
-    let assigned = false;
-    this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
-      for (const end of ends) this.consumer.seek({ topic, partition: end.partition, offset: end.offset });
-      assigned = true;
+    // One message at a time, in order: a table's changes keep their binlog order in its stream.
+    this.consumer = await consumeFromEnd('feeder', topic, async ({ message }) => {
+      const raw = message.value?.toString('utf8') ?? '';
+      let parsed: { database?: unknown; table?: unknown; es?: unknown } = {};
+      try {
+        parsed = JSON.parse(raw) as typeof parsed;
+      } catch {
+        return;
+      }
+      if (parsed.database !== this.database) return;
+      const stream = streamOfTable(`${this.database}.${String(parsed.table)}`, this.layout.partitions);
+      const seq = (this.seq.get(stream) ?? 0) + 1;
+      this.seq.set(stream, seq);
+      await this.redis.xadd(
+        streamKey(this.layout, stream),
+        entryId(seq),
+        'm',
+        raw,
+        'pos',
+        `${message.offset}`,
+        'ts',
+        String(parsed.es ?? message.timestamp),
+      );
+      this.fed++;
     });
-    await this.consumer.run({
-      // One message at a time, in order: a table's changes keep their binlog order in its stream.
-      eachMessage: async ({ message }) => {
-        const raw = message.value?.toString('utf8') ?? '';
-        let parsed: { database?: unknown; table?: unknown; es?: unknown } = {};
-        try {
-          parsed = JSON.parse(raw) as typeof parsed;
-        } catch {
-          return;
-        }
-        if (parsed.database !== this.database) return;
-        const stream = streamOfTable(`${this.database}.${String(parsed.table)}`, this.layout.partitions);
-        const seq = (this.seq.get(stream) ?? 0) + 1;
-        this.seq.set(stream, seq);
-        await this.redis.xadd(
-          streamKey(this.layout, stream),
-          entryId(seq),
-          'm',
-          raw,
-          'pos',
-          `${message.offset}`,
-          'ts',
-          String(parsed.es ?? message.timestamp),
-        );
-        this.fed++;
-      },
-    });
-    await waitFor('the feeder to join its group', () => (assigned ? true : undefined), { timeoutMs: 30_000 });
   }
 
   async close(): Promise<void> {
-    await this.consumer.disconnect();
+    await this.consumer?.disconnect();
   }
 }
