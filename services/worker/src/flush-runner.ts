@@ -166,14 +166,16 @@ export class FlushRunner {
     records: BufferedRecord[],
     guard: FlushGuard,
   ): Promise<FlushSummary> {
-    const startTime = Date.now();
-    const batchId = randomUUID();
     // Every line about this batch names it as sync_monitor does, and the tables it holds.
-    const tables = [...new Set(records.map((r) => r.tableKey))];
-    const log = this.deps.logger.child({ shard, batch: batchId, tables });
+    const batch = {
+      id: randomUUID(),
+      tables: [...new Set(records.map((r) => r.tableKey))],
+      startTime: Date.now(),
+    };
+    const log = this.deps.logger.child({ shard, batch: batch.id, tables: batch.tables });
     const outcome = await this.write(shard, records, guard);
     await this.settle(shard, outcome.done, outcome.dead, outcome.fenced ? [] : outcome.retryLater, log);
-    const summary = await this.report(shard, batchId, records, outcome, startTime, log);
+    const summary = await this.report(shard, batch, records, outcome, log);
     if (outcome.fenced) throw outcome.fenced;
     return summary;
   }
@@ -253,12 +255,12 @@ export class FlushRunner {
   /** Metrics, the summary, and the batch's row in sync_monitor (under the id the logs carry). */
   private async report(
     shard: number,
-    batchId: string,
+    batch: { id: string; tables: string[]; startTime: number },
     records: BufferedRecord[],
     outcome: BatchOutcome,
-    startTime: number,
     log: Logger,
   ): Promise<FlushSummary> {
+    const { id: batchId, tables, startTime } = batch;
     const { metrics } = this.deps;
     const { done, dead, error, fenced } = outcome;
     const count = (result: Done['result']) => done.filter((d) => d.result === result).length;
@@ -296,7 +298,7 @@ export class FlushRunner {
         shard,
         batchId,
         worker: this.settings.workerId,
-        tables: [...new Set(records.map((r) => r.tableKey))],
+        tables,
         records: records.length,
         succeeded: done.length,
         refused: summary.refused,
