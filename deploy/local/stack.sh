@@ -7,8 +7,9 @@
 #   stack.sh env                    the SLUICE_* settings for this stack (eval "$(stack.sh env)")
 #   stack.sh logs [component] [-f]  log files (tail)
 #
-# Components: mariadb redis zookeeper kafka elasticsearch canal, and es-compat (an Elasticsearch
-# of the other major, started only when named or with SLUICE_STACK_ES_COMPAT=1).
+# Components: mariadb redis redis-stream zookeeper kafka elasticsearch canal canal-tcp, and
+# es-compat (an Elasticsearch of the other major, started only when named or with
+# SLUICE_STACK_ES_COMPAT=1).
 # shellcheck source=lib/preamble.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/preamble.sh"
 # shellcheck source=lib/common.sh
@@ -16,7 +17,7 @@
 # shellcheck source=lib/elasticsearch.sh
 . "$HERE/lib/elasticsearch.sh"
 
-DEFAULT_COMPONENTS=(mariadb redis zookeeper kafka elasticsearch canal)
+DEFAULT_COMPONENTS=(mariadb redis redis-stream zookeeper kafka elasticsearch canal canal-tcp)
 ALL_COMPONENTS=("${DEFAULT_COMPONENTS[@]}" es-compat)
 
 # One file per component: components/<name>.sh.
@@ -44,6 +45,12 @@ step() {
     redis.ready) redis_ready ;;
     redis.version) redis_version ;;
 
+    redis-stream.port) redis_stream_port ;;
+    redis-stream.fetch) redis_fetch ;;
+    redis-stream.start) redis_stream_start ;;
+    redis-stream.ready) redis_stream_ready ;;
+    redis-stream.version) redis_stream_version ;;
+
     zookeeper.port) zookeeper_port ;;
     zookeeper.fetch) zookeeper_fetch ;;
     zookeeper.start) zookeeper_start ;;
@@ -70,6 +77,13 @@ step() {
     canal.ready) canal_ready ;;
     canal.version) canal_version ;;
     canal.stop) canal_stop ;;
+
+    canal-tcp.port) canal_tcp_port ;;
+    canal-tcp.fetch) canal_tcp_fetch ;;
+    canal-tcp.start) canal_tcp_start ;;
+    canal-tcp.ready) canal_tcp_ready ;;
+    canal-tcp.version) canal_version ;;
+    canal-tcp.stop) canal_tcp_stop ;;
 
     es-compat.port) es_compat_port ;;
     es-compat.fetch) es_compat_fetch ;;
@@ -107,7 +121,8 @@ selected_components() {
 
 is_up() { pid_of "$1" >/dev/null && step "$1" ready; }
 
-# Start order matters only for canal (needs mariadb and kafka, and the topic made by kafka_after_up).
+# Start order matters only for the Canals (they need mariadb, and canal needs kafka and the topic
+# made by kafka_after_up).
 up_one() {
   local comp=$1 t0=$SECONDS timeout
   if is_up "$comp"; then
@@ -156,7 +171,7 @@ cmd_up() {
   done
   local pids=() names=()
   for c in "${comps[@]}"; do
-    [ "$c" = canal ] && continue
+    case $c in canal | canal-tcp) continue ;; esac
     up_one "$c" &
     pids+=($!)
     names+=("$c")
@@ -167,7 +182,7 @@ cmd_up() {
   done
   [ "$failed" -eq 0 ] || exit 1
   for c in "${comps[@]}"; do
-    [ "$c" = canal ] && { up_one canal || exit 1; }
+    case $c in canal | canal-tcp) up_one "$c" || exit 1 ;; esac
   done
   log "stack up in $((SECONDS - t0))s (data: $STACK_DIR)"
 }
@@ -210,7 +225,7 @@ cmd_down() {
     comps=("${ALL_COMPONENTS[@]}")
     stop_sluice_processes
   fi
-  # Stop in reverse start order: Canal first (it writes to Kafka and reads MariaDB).
+  # Stop in reverse start order: the Canals first (they write to Kafka and read MariaDB).
   local i
   for ((i = ${#comps[@]} - 1; i >= 0; i--)); do
     c=${comps[$i]}
@@ -267,6 +282,9 @@ export SLUICE_ES_MAJOR=$(es_major)
 export SLUICE_ES_REPLICAS=0
 export SLUICE_META_MYSQL_URL=mysql://sluice:sluice@127.0.0.1:$MARIADB_PORT/$META_DB
 export SLUICE_SOURCE_MYSQL_URL=mysql://sluice:sluice@127.0.0.1:$MARIADB_PORT/$SOURCE_DB
+export SLUICE_STACK_STREAM_REDIS_URL=redis://127.0.0.1:$REDIS_STREAM_PORT
+export SLUICE_STACK_CANAL_TCP_ADDRESS=127.0.0.1:$CANAL_TCP_PORT
+export SLUICE_STACK_CANAL_TCP_DESTINATION=tcp
 export SLUICE_STACK_CANAL_METRICS_URL=http://127.0.0.1:$CANAL_METRICS_PORT/metrics
 export SLUICE_STACK_ES_COMPAT_URL=http://127.0.0.1:$ES_COMPAT_PORT
 export SLUICE_STACK_KAFKA_SASL_BROKERS=127.0.0.1:$KAFKA_SASL_PORT

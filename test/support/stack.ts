@@ -18,6 +18,11 @@ export interface StackSettings {
   esCompatMajor: 8 | 9;
   metaMysqlUrl: string;
   sourceMysqlUrl: string;
+  /** The Redis that holds the streams of the Redis Stream transport (AOF, fsync always). */
+  streamRedisUrl: string;
+  /** host:port of the TCP-mode Canal, and its destination. */
+  canalTcpAddress: string;
+  canalTcpDestination: string;
 }
 
 function stackEnv(): Record<string, string> {
@@ -63,6 +68,9 @@ export function stack(): StackSettings {
     esCompatMajor: major(required(vars, 'SLUICE_STACK_ES_COMPAT_MAJOR'), 'SLUICE_STACK_ES_COMPAT_MAJOR'),
     metaMysqlUrl: required(vars, 'SLUICE_META_MYSQL_URL'),
     sourceMysqlUrl: required(vars, 'SLUICE_SOURCE_MYSQL_URL'),
+    streamRedisUrl: required(vars, 'SLUICE_STACK_STREAM_REDIS_URL'),
+    canalTcpAddress: required(vars, 'SLUICE_STACK_CANAL_TCP_ADDRESS'),
+    canalTcpDestination: required(vars, 'SLUICE_STACK_CANAL_TCP_DESTINATION'),
   };
   return cached;
 }

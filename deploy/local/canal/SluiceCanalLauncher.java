@@ -1,21 +1,27 @@
-// Sluice local stack: runs a Canal 1.1.7 server in Kafka mode for its destinations (one per
-// character set of the source's text columns: Canal decodes all text of a destination with its
-// connectionCharset).
+// Sluice local stack: runs a Canal 1.1.7 server for its destinations, in one of two modes
+// (canal.serverMode): "kafka" publishes every destination to Kafka (one destination per character
+// set of the source's text columns: Canal decodes all text of a destination with its
+// connectionCharset); "tcp" serves the destinations to clients over Canal's TCP protocol
+// (CanalServerWithNetty on canal.ip:canal.port, clients authenticated with canal.user/canal.passwd),
+// the way `sluice relay` reads them.
 //
 // Canal's own entry point (canal.deployer: CanalLauncher / CanalStarter / CanalController) is not
 // on Maven Central for 1.1.7, while the modules it drives are. This class does the part of their
 // work the stack needs, with the 1.1.7 classes:
 //   1. reads canal.properties (path given as the only argument);
-//   2. loads the Kafka producer plugin by name (canal.serverMode) through Canal's ExtensionLoader,
-//      from the classpath (META-INF/canal/...CanalMQProducer in connector.kafka), and initialises
-//      it with the same properties (canal.mq.* and kafka.* keys);
+//   2. kafka mode: loads the Kafka producer plugin by name (canal.serverMode) through Canal's
+//      ExtensionLoader, from the classpath (META-INF/canal/...CanalMQProducer in connector.kafka),
+//      and initialises it with the same properties (canal.mq.* and kafka.* keys);
 //   3. starts CanalServerWithEmbedded with a SpringCanalInstanceGenerator for the destinations'
-//      Spring XML, then each destination (binlog reader, store, meta manager);
-//   4. starts CanalMQStarter for each destination (fetch a batch, send it, acknowledge it);
-//   5. on SIGTERM stops in order: no new batches, wait for the batch in flight to be sent and
-//      acknowledged, stop the instance (which writes meta.dat), then close the Kafka producer.
-// Not started: the client TCP server (canal.port), the admin server, ZooKeeper registration,
-// config scanning, and the metrics exporter (no 1.1.7 build of it on Maven Central).
+//      Spring XML (tcp mode: with the client user and password hash), then each destination
+//      (binlog reader, store, meta manager);
+//   4. kafka mode: starts CanalMQStarter for each destination (fetch a batch, send it, acknowledge
+//      it); tcp mode: starts CanalServerWithNetty, which serves the destinations to clients;
+//   5. on SIGTERM stops in order: no new batches (kafka: wait for the batch in flight to be sent
+//      and acknowledged; tcp: close the client server), stop the instances (which write meta.dat),
+//      then close the Kafka producer.
+// Not started: the admin server, ZooKeeper registration, config scanning, and the metrics exporter
+// (no 1.1.7 build of it on Maven Central); in kafka mode, the client TCP server.
 //
 // Compiled by deploy/local/components/canal.sh with javac against the 1.1.7 jars.
 
@@ -31,6 +37,7 @@ import com.alibaba.otter.canal.instance.spring.SpringCanalInstanceGenerator;
 import com.alibaba.otter.canal.protocol.Message;
 import com.alibaba.otter.canal.server.CanalMQStarter;
 import com.alibaba.otter.canal.server.embedded.CanalServerWithEmbedded;
+import com.alibaba.otter.canal.server.netty.CanalServerWithNetty;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -84,31 +91,44 @@ public final class SluiceCanalLauncher {
         }
         String mode = required(props, "canal.serverMode").toLowerCase(Locale.ROOT);
         String springXml = required(props, "canal.instance.global.spring.xml");
-        log.info("## Canal 1.1.7 for destinations {} ({} producer, instance wiring {}), settings {}",
+        log.info("## Canal 1.1.7 for destinations {} ({} mode, instance wiring {}), settings {}",
             destinations, mode, springXml, confPath);
+        boolean tcp = "tcp".equals(mode);
 
-        // The producer plugin, found by name on the classpath (no plugin folder: null, null).
-        CanalMQProducer plugin = ExtensionLoader.getExtensionLoader(CanalMQProducer.class)
-            .getExtension(mode, null, null);
-        plugin.init(props);
-        MQProperties mq = plugin.getMqProperties();
-        if (mq.isFlatMessage()) {
-            // as CanalStarter does: flat messages are built from parsed entries, not raw bytes
-            System.setProperty("canal.instance.memory.rawEntry", "false");
+        GuardedProducer producer = null;
+        if (!tcp) {
+            // The producer plugin, found by name on the classpath (no plugin folder: null, null).
+            CanalMQProducer plugin = ExtensionLoader.getExtensionLoader(CanalMQProducer.class)
+                .getExtension(mode, null, null);
+            plugin.init(props);
+            if (plugin.getMqProperties().isFlatMessage()) {
+                // as CanalStarter does: flat messages are built from parsed entries, not raw bytes
+                System.setProperty("canal.instance.memory.rawEntry", "false");
+            }
+            producer = new GuardedProducer(plugin);
         }
-        GuardedProducer producer = new GuardedProducer(plugin);
 
         CanalServerWithEmbedded server = CanalServerWithEmbedded.instance();
         SpringCanalInstanceGenerator generator = new SpringCanalInstanceGenerator();
         generator.setSpringXml(springXml);
         server.setCanalInstanceGenerator(generator);
         server.setMetricsPort(0); // no metrics provider: do not look for one
+        if (tcp) {
+            // as CanalController does: the embedded server checks a client's scrambled password
+            // against canal.passwd (hex of SHA1(SHA1(password))); no user, no check
+            server.setUser(optional(props, "canal.user"));
+            server.setPasswd(optional(props, "canal.passwd"));
+        }
         server.start();
 
-        CanalMQStarter mqStarter = new CanalMQStarter(producer);
-        long settleMillis = Math.max(300L, 3L * (mq.getFetchTimeout() == null ? 100 : mq.getFetchTimeout()));
+        CanalMQStarter mqStarter = producer == null ? null : new CanalMQStarter(producer);
+        CanalServerWithNetty netty = tcp ? CanalServerWithNetty.instance() : null;
+        long fetchTimeout = producer == null || producer.getMqProperties().getFetchTimeout() == null
+            ? 100 : producer.getMqProperties().getFetchTimeout();
+        long settleMillis = Math.max(300L, 3L * fetchTimeout);
+        GuardedProducer stopProducer = producer;
         Runtime.getRuntime().addShutdownHook(new Thread(
-            () -> stop(destinations, server, mqStarter, producer, settleMillis), "sluice-canal-stop"));
+            () -> stop(destinations, server, mqStarter, netty, stopProducer, settleMillis), "sluice-canal-stop"));
 
         for (String destination : destinations) {
             MDC.put("destination", destination);
@@ -118,26 +138,46 @@ public final class SluiceCanalLauncher {
                 MDC.remove("destination");
             }
         }
-        // One call for all: CanalMQStarter.start takes the comma-separated list and starts one
-        // worker per destination (a second call would be ignored).
-        mqStarter.start(String.join(",", destinations));
-        log.info("## Canal is running: destinations {} -> Kafka (flat messages: {})", destinations,
-            mq.isFlatMessage());
+        if (netty != null) {
+            String ip = optional(props, "canal.ip");
+            int port = Integer.parseInt(required(props, "canal.port"));
+            netty.setEmbeddedServer(server);
+            if (!ip.isEmpty()) netty.setIp(ip);
+            netty.setPort(port);
+            netty.start();
+            log.info("## Canal is running: destinations {} served on {}:{} (Canal's TCP protocol)",
+                destinations, ip.isEmpty() ? "*" : ip, port);
+        } else {
+            // One call for all: CanalMQStarter.start takes the comma-separated list and starts one
+            // worker per destination (a second call would be ignored).
+            mqStarter.start(String.join(",", destinations));
+            log.info("## Canal is running: destinations {} -> Kafka (flat messages: {})", destinations,
+                producer.getMqProperties().isFlatMessage());
+        }
 
         new CountDownLatch(1).await(); // the JVM ends on SIGTERM, through the shutdown hook
     }
 
     private static void stop(List<String> destinations, CanalServerWithEmbedded server,
-                             CanalMQStarter mqStarter, GuardedProducer producer, long settleMillis) {
+                             CanalMQStarter mqStarter, CanalServerWithNetty netty,
+                             GuardedProducer producer, long settleMillis) {
         log.info("## stopping Canal");
-        for (String destination : destinations) {
+        if (netty != null) {
+            try {
+                netty.stop(); // closes the client connections: a batch got and not acknowledged is
+                              // rolled back and served again after the restart
+            } catch (Throwable error) {
+                log.warn("stopping the client server failed", error);
+            }
+        }
+        for (String destination : mqStarter == null ? List.<String>of() : destinations) {
             try {
                 mqStarter.stopDestination(destination); // the worker ends after its current batch
             } catch (Throwable error) {
                 log.warn("stopping the MQ worker of {} failed", destination, error);
             }
         }
-        producer.refuseFurtherBatches(IN_FLIGHT_WAIT_SECONDS);
+        if (producer != null) producer.refuseFurtherBatches(IN_FLIGHT_WAIT_SECONDS);
         try {
             Thread.sleep(settleMillis); // lets a pending fetch return and the worker leave its loop
         } catch (InterruptedException ignored) {
@@ -158,8 +198,13 @@ public final class SluiceCanalLauncher {
         } catch (Throwable error) {
             log.warn("stopping the embedded server failed", error);
         }
-        producer.close();
+        if (producer != null) producer.close();
         log.info("## Canal stopped");
+    }
+
+    private static String optional(Properties props, String key) {
+        String value = System.getProperty(key, props.getProperty(key));
+        return value == null ? "" : value.trim();
     }
 
     private static String required(Properties props, String key) {

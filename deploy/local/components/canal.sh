@@ -8,6 +8,12 @@
 # position (data/<destination>/meta.dat), the history of table structures
 # (data/<destination>/h2.mv.db) and the pinned first start positions (data/start-position*). Canal needs mariadb and kafka up (and the
 # topic, made by kafka_after_up): stack.sh starts it after them. It opens no port.
+#
+# The same launcher, jars and templates run a second Canal, the "canal-tcp" component: TCP mode
+# (Canal's client protocol on 127.0.0.1:$CANAL_TCP_PORT, user canal, password canal) for one
+# destination "tcp" (UTF-8, every table but *_latin1), the source of `sluice relay`. Its own
+# replica id, position and structure history ($STACK_DIR/canal-tcp/), so it reads the binlog apart
+# from the Kafka-mode one. It needs mariadb only.
 
 CANAL_VERSION=1.1.7 # the launcher is written against this version's classes
 CANAL_DESTINATION=sluice
@@ -24,9 +30,20 @@ canal_destination_settings() {
   case $1 in
     sluice) printf '%s\n' 'UTF-8' '.*\\..*' ',.*\\..*_latin1' "$CANAL_SLAVE_ID" ;;
     latin1) printf '%s\n' 'windows-1252' '.*\\..*_latin1' '' "$((CANAL_SLAVE_ID + 1))" ;;
+    tcp) printf '%s\n' 'UTF-8' '.*\\..*' ',.*\\..*_latin1' "$((CANAL_SLAVE_ID + 2))" ;;
     *) return 1 ;;
   esac
 }
+
+# canal_destinations <component>: the destinations a component serves.
+canal_destinations() {
+  case $1 in
+    canal) printf '%s\n' "${CANAL_DESTINATIONS[@]}" ;;
+    canal-tcp) printf '%s\n' tcp ;;
+  esac
+}
+
+canal_mode() { if [ "$1" = canal-tcp ]; then echo tcp; else echo kafka; fi; }
 
 # Where a destination's start position is pinned ("sluice" keeps the file of a one-destination stack).
 canal_pin_file() {
@@ -37,12 +54,13 @@ canal_pin_file() {
   fi
 }
 
-canal_dir() { printf '%s/canal' "$STACK_DIR"; }
+canal_dir() { printf '%s/%s' "$STACK_DIR" "${1:-canal}"; }
 
 # Canal listens on no port here: in Kafka mode the client server (11111) is not started, the admin
 # server is not configured, and there is no 1.1.7 metrics exporter on Maven Central. $CANAL_PORT is
 # the number reserved for it, shown by status (and checked free before a start, like the others).
 canal_port() { printf '%s' "$CANAL_PORT"; }
+canal_tcp_port() { printf '%s' "$CANAL_TCP_PORT"; }
 
 canal_version() { printf '%s' "$CANAL_VERSION"; }
 
@@ -156,21 +174,23 @@ canal_start_position() {
 }
 
 canal_start() {
-  local dir conf data file pos time home
-  dir=$(canal_dir)
+  local comp=${1:-canal} dir conf data file pos time home mode port raw destinations=()
+  mode=$(canal_mode "$comp")
+  mapfile -t destinations < <(canal_destinations "$comp")
+  dir=$(canal_dir "$comp")
   conf=$dir/conf
   data=$dir/data
   if ! mariadb_ready; then
     fail canal "MariaDB does not answer on $(mariadb_socket): start it first (stack.sh up mariadb kafka canal)"
     return 1
   fi
-  if ! port_open "$KAFKA_PORT"; then
+  if [ "$mode" = kafka ] && ! port_open "$KAFKA_PORT"; then
     fail canal "Kafka does not answer on 127.0.0.1:$KAFKA_PORT: start it first (stack.sh up mariadb kafka canal)"
     return 1
   fi
   mkdir -p "$conf/spring" "$conf/tsdb" "$data"
   local name charset filter black slave
-  for name in "${CANAL_DESTINATIONS[@]}"; do
+  for name in "${destinations[@]}"; do
     mkdir -p "$conf/$name"
     canal_start_position "$data" "$name" || return 1
     file='' pos='' time=''
@@ -184,8 +204,11 @@ canal_start() {
       START_FILE="$file" START_POS="$pos" START_TIME="$time" \
       TOPIC="$KAFKA_TOPIC" PARTITIONS="$KAFKA_PARTITIONS" || return 1
   done
+  port=$CANAL_PORT raw=false
+  [ "$mode" = tcp ] && port=$CANAL_TCP_PORT raw=true
   canal_render "$HERE/canal/canal.properties" "$conf/canal.properties" \
-    DATA_DIR="$data" KAFKA_PORT="$KAFKA_PORT" DESTINATIONS="$(IFS=,; printf '%s' "${CANAL_DESTINATIONS[*]}")" || return 1
+    DATA_DIR="$data" KAFKA_PORT="$KAFKA_PORT" DESTINATIONS="$(IFS=,; printf '%s' "${destinations[*]}")" \
+    MODE="$mode" PORT="$port" RAW_ENTRY="$raw" || return 1
   cp "$HERE/canal/sluice-instance.xml" "$conf/spring/sluice-instance.xml"
   cp "$HERE/canal/tsdb.xml" "$conf/spring/sluice-tsdb.xml"
   cp "$HERE/canal/tsdb-history-mapper.xml" "$conf/tsdb/meta-history-mapper.xml"
@@ -197,7 +220,7 @@ canal_start() {
   }
   # conf/ first on the classpath: the instance XML finds canal.properties and
   # sluice/instance.properties there.
-  start_bg canal "$home/bin/java" -Xms128m -Xmx512m -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError \
+  start_bg "$comp" "$home/bin/java" -Xms128m -Xmx512m -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError \
     -Djava.net.preferIPv4Stack=true -Dfile.encoding=UTF-8 \
     -Dlogback.configurationFile="$conf/logback.xml" \
     -cp "$conf:$CACHE_DIR/canal/launcher:$CACHE_DIR/canal/lib/*" \
@@ -210,18 +233,23 @@ canal_start() {
 # "find start position successfully"; a failed dump is retried every 10-20 s, each time logging
 # "dump address ... has an error".)
 canal_ready() {
-  local logf
-  logf=$(log_file canal)
+  local comp=${1:-canal} logf n
+  logf=$(log_file "$comp")
   [ -f "$logf" ] || return 1
-  awk -v n="${#CANAL_DESTINATIONS[@]}" '
+  n=$(canal_destinations "$comp" | wc -l)
+  if [ "$comp" = canal-tcp ]; then
+    port_open "$CANAL_TCP_PORT" || return 1
+  fi
+  awk -v n="$n" '
     /COM_BINLOG_DUMP with position/ { dump = NR }
     /find start position successfully/ { found = NR; founds++ }
     /dump address .* has an error/ { failed = NR }
     /the MQ producer: .* is running now/ { workers++ }
+    /served on .*Canal.s TCP protocol/ { workers = n }
     END { exit !(workers >= n && founds >= n && found > failed && dump > found) }
   ' "$logf"
 }
 
 # On TERM the launcher finishes the Kafka batch in flight, writes the position and closes the
 # producer: a few seconds at most.
-canal_stop() { stop_pid canal 30; }
+canal_stop() { stop_pid "${1:-canal}" 30; }

@@ -142,3 +142,20 @@ export function ackError(packet: Packet): { code: number; message: string } | un
   const code = Number(packet.body.errorCode ?? 0);
   return code === 0 ? undefined : { code, message: String(packet.body.errorMessage ?? '') };
 }
+
+const EVENT_TYPE = root.lookupEnum('sluice.canal.entry.EventType');
+
+/** The name of an EventType number (INSERT, UPDATE, …), as Canal's flat messages spell it. */
+export function eventTypeName(value: number): string | undefined {
+  const name = EVENT_TYPE.valuesById[value];
+  return name === undefined || name === 'EVENT_TYPE_UNSET' ? undefined : name;
+}
+
+/** Entry types (EntryProtocol.proto). */
+export const EntryType = {
+  TRANSACTIONBEGIN: 1,
+  ROWDATA: 2,
+  TRANSACTIONEND: 3,
+  HEARTBEAT: 4,
+  GTIDLOG: 5,
+} as const;
