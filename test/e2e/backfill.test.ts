@@ -141,7 +141,7 @@ test('a change committed after a chunk was read wins over the chunk (the version
     const pool = await openMetadata(settings, opened);
     const backup = new BackupRepository(pool);
     const ends = new KafkaPartitionEnds({
-      brokers: settings.kafkaBrokers,
+      brokers: settings.kafkaBrokers ?? [],
       clientId: 'resync-test',
       logger: memoryLogger('warn').logger,
     });

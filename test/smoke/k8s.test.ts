@@ -91,7 +91,7 @@ test('the settings ConfigMap only holds settings Sluice knows, and they load', (
   }
   const loaded = loadSettings({ env: { ...env, SLUICE_MAPPING_FILE: '' } });
   assert.equal(loaded.shards, 16);
-  assert.match(loaded.metaMysqlUrl, /^mysql:/);
+  assert.match(loaded.metaMysqlUrl ?? '', /^mysql:/);
   const mapping = configMap('sluice-mapping');
   assert.doesNotThrow(
     () => new Mapping(parseAllDocuments(mapping.data['mapping.yaml'] ?? '')[0]?.toJS() ?? {}),

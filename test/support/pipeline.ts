@@ -9,8 +9,8 @@ import type { EsApi } from '@sluice/sink';
 import mysql, { type Connection, type ConnectionOptions, type RowDataPacket } from 'mysql2/promise';
 import { deleteIndicesByPrefix, openEs } from './elastic.ts';
 import { createTestDatabase, serverUrl } from './mysql.ts';
-import { deleteKeys, openRedis } from './redis.ts';
-import { type Launcher, type ServiceProcess, startService } from './services.ts';
+import { deleteKeys, openRedis, openStreamRedis } from './redis.ts';
+import { type Launcher, type ServiceCommand, type ServiceProcess, startService } from './services.ts';
 import { stack } from './stack.ts';
 import { uniqueName, waitFor } from './wait.ts';
 
@@ -34,8 +34,14 @@ export interface Pipeline {
   /** One query on the pipeline's metadata database (its own connection, closed afterwards). */
   queryMeta<T extends RowDataPacket = RowDataPacket>(sql: string, params?: unknown[]): Promise<T[]>;
   services: ServiceProcess[];
+  /** Where ingest reads changes: Kafka (Canal's Kafka mode), or the Redis Streams of a relay. */
+  source: PipelineSource;
+  /** The relay of a redis-stream pipeline (started with the pipeline, before any statement). */
+  relay: ServiceProcess | undefined;
+  /** Starts the relay again (after a stop or a kill). */
+  restartRelay(extraEnv?: Record<string, string>): Promise<ServiceProcess>;
   start(
-    kind: 'ingest' | 'worker',
+    kind: ServiceCommand,
     name?: string,
     extraEnv?: Record<string, string>,
     launcher?: Launcher,
@@ -46,7 +52,16 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
+export type PipelineSource = 'kafka' | 'redis-stream';
+export const PIPELINE_SOURCES: readonly PipelineSource[] = ['kafka', 'redis-stream'];
+
 export interface PipelineOptions {
+  /**
+   * kafka (default): Canal's Kafka mode → ingest. redis-stream: the stack's TCP-mode Canal →
+   * `sluice relay` (subscribed to this pipeline's database only, started at once) → the streams in
+   * the stack's stream Redis → ingest with SLUICE_SOURCE=redis-stream.
+   */
+  source?: PipelineSource;
   /** SLUICE_* settings over the defaults of a test deployment. */
   env?: Record<string, string>;
   /** The mapping file's content for this database (default: every table of it, nothing else). */
@@ -79,6 +94,18 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
     SLUICE_ES_INDEX_PREFIX: indexPrefix,
     SLUICE_ES_REPLICAS: '0',
     SLUICE_SOURCE_MYSQL_URL: source.toString(),
+    ...(options.source === 'redis-stream'
+      ? {
+          SLUICE_SOURCE: 'redis-stream',
+          SLUICE_STREAM_REDIS_URL: s.streamRedisUrl,
+          SLUICE_CANAL_ADDRESS: s.canalTcpAddress,
+          SLUICE_CANAL_DESTINATION: s.canalTcpDestination,
+          SLUICE_CANAL_USER: 'canal',
+          SLUICE_CANAL_PASSWORD: 'canal',
+          // Canal applies a filter to what it parses from then on: set before the first statement
+          SLUICE_CANAL_FILTER: `${database}\\..*`,
+        }
+      : {}),
     ...overrides,
   };
   const es = await openEs();
@@ -123,6 +150,12 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
       }
     },
     services,
+    source: options.source ?? 'kafka',
+    relay: undefined,
+    async restartRelay(extraEnv = {}) {
+      pipeline.relay = await pipeline.start('relay', `relay-${++counter}`, extraEnv);
+      return pipeline.relay;
+    },
     async start(kind, name, extraEnv = {}, launcher = undefined) {
       const service = await startService(
         name ?? `${kind}-${++counter}`,
@@ -188,11 +221,17 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
       const redis = openRedis();
       await deleteKeys(redis, id);
       await redis.quit();
+      if (pipeline.source === 'redis-stream') {
+        const streams = openStreamRedis();
+        await deleteKeys(streams, id);
+        await streams.quit();
+      }
       const db = await mysql.createConnection(s.sourceMysqlUrl);
       await db.query(`DROP DATABASE IF EXISTS \`${database}\``);
       await db.end();
       await meta.drop();
     },
   };
+  if (pipeline.source === 'redis-stream') await pipeline.restartRelay();
   return pipeline;
 }

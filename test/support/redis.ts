@@ -10,6 +10,11 @@ export function openRedis(): Redis {
   return new Redis(stack().redisUrl);
 }
 
+/** The stack's Redis of the streams (append-only file, fsync always). */
+export function openStreamRedis(): Redis {
+  return new Redis(stack().streamRedisUrl);
+}
+
 /** Deletes every key under a Sluice prefix: `prefix:…` and the hash-tagged `{prefix:…}…`. */
 export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
   for (const pattern of [`{${prefix}:*`, `${prefix}:*`]) {

@@ -41,9 +41,12 @@ function runningPort(logFile: string, marker: string): number | undefined {
   return undefined;
 }
 
+/** The long-running `sluice` commands. */
+export type ServiceCommand = 'ingest' | 'worker' | 'relay';
+
 /** How a service's process is started and signalled: by default `sluice` of this checkout. */
 export interface Launcher {
-  spawn(command: 'ingest' | 'worker', env: Record<string, string>): ChildProcess;
+  spawn(command: ServiceCommand, env: Record<string, string>): ChildProcess;
   /** Sends a signal to the service itself (the launcher's child may be a wrapper around it). */
   signal(child: ChildProcess, signal: NodeJS.Signals): void;
 }
@@ -59,7 +62,7 @@ export const checkoutLauncher: Launcher = {
 
 export async function startService(
   name: string,
-  command: 'ingest' | 'worker',
+  command: ServiceCommand,
   env: Record<string, string>,
   { ready = true, timeoutMs = 60_000, launcher = checkoutLauncher } = {},
 ): Promise<ServiceProcess> {

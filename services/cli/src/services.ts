@@ -1,4 +1,4 @@
-// Long-running services: `sluice ingest`, `sluice worker`. The CLI does not import the services'
+// Long-running services: `sluice ingest`, `sluice worker`, `sluice relay`. The CLI does not import the services'
 // code: each service package exports its entry (`@sluice/<service>/start`, one function) and the
 // command loads it when it runs, so an operator command never loads a service and no service
 // depends on another.
@@ -14,6 +14,7 @@ type Start = (settings: SettingValues, logger: Logger) => Promise<{ lifecycle: L
 const ENTRIES = {
   ingest: { module: '@sluice/ingest/start', start: 'startIngest' },
   worker: { module: '@sluice/worker/start', start: 'startWorker' },
+  relay: { module: '@sluice/relay/start', start: 'startRelay' },
 } as const;
 
 async function loadStart(name: keyof typeof ENTRIES): Promise<Start> {
@@ -51,4 +52,11 @@ export function registerServiceCommands(program: Command): void {
     .command('worker')
     .description('flush the owned shards of the buffer to Elasticsearch every window')
     .action((_options, command: Command) => run('worker', command));
+
+  program
+    .command('relay')
+    .description(
+      "read a Canal destination over Canal's TCP protocol into the Redis Streams (SLUICE_SOURCE=redis-stream)",
+    )
+    .action((_options, command: Command) => run('relay', command));
 }

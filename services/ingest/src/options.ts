@@ -1,6 +1,6 @@
 // The ingest service's options step: public settings (valid each and together, config/load.ts) →
 // the ingest's own fully required options, derived once.
-import { type KafkaSecurity, kafkaSecurity, type SettingValues } from '@sluice/config';
+import { type KafkaSecurity, kafkaSecurity, requiredSetting, type SettingValues } from '@sluice/config';
 import type { IngestSettings } from './runner.ts';
 
 export const INGEST_HTTP_PORT = 9401;
@@ -48,11 +48,14 @@ export function compileIngestOptions(settings: SettingValues): IngestOptions {
       maxRowBytes: settings.maxRowBytes,
       timeZone: settings.sourceTimeZone,
       applyResets: settings.sourceMysqlUrl !== undefined,
-      skipDatabases: [metaDatabase(settings.metaMysqlUrl)],
+      skipDatabases: [metaDatabase(requiredSetting(settings, 'metaMysqlUrl', 'ingest'))],
     },
     kafka: {
       ...kafkaSecurity(settings),
-      brokers: settings.kafkaBrokers,
+      brokers:
+        settings.sourceKind === 'kafka'
+          ? requiredSetting(settings, 'kafkaBrokers', 'ingest with SLUICE_SOURCE=kafka')
+          : [],
       clientId: `${settings.kafkaClientId}-ingest`,
       groupId: settings.kafkaGroup,
       sessionTimeoutMs: settings.kafkaSessionTimeoutMs,

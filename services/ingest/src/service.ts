@@ -19,7 +19,7 @@ import {
 import { fieldCapabilities, TableSchemas } from '@sluice/sink';
 import { type ChangeSource, KafkaSource, type KafkaSourceOptions, RedisStreamSource } from '@sluice/source';
 import { collectClusterStatus, statusPageRoutes } from '@sluice/status';
-import { bufferOn, openBufferRedis, openEs, openMetadata, zkSession } from '@sluice/wiring';
+import { bufferOn, openBufferRedis, openEs, openMetadata, openStreamRedis, zkSession } from '@sluice/wiring';
 import { clusterSources, ingestPresence, PRESENCE_INTERVAL_MS } from '@sluice/wiring/status';
 import { watermarkAction } from './backpressure.ts';
 import { compileIngestOptions } from './options.ts';
@@ -63,8 +63,8 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
   const source: ChangeSource = options.streams
     ? new RedisStreamSource({
         ...options.streams,
-        redis: await openBufferRedis(settings, lifecycle, { name: 'ingest-streams', logger }),
-        blocking: await openBufferRedis(settings, lifecycle, { name: 'ingest-streams-read', logger }),
+        redis: await openStreamRedis(settings, lifecycle, { name: 'ingest-streams', logger }),
+        blocking: await openStreamRedis(settings, lifecycle, { name: 'ingest-streams-read', logger }),
         consumer: `${hostname()}-${process.pid}`,
         logger,
         onRebalance,

@@ -1,11 +1,11 @@
 // The Elasticsearch connection and index defaults every service builds from the settings.
 import { esSecurity } from './security.ts';
-import type { SettingValues } from './settings.ts';
+import { requiredSetting, type SettingValues } from './settings.ts';
 
 export function esConnection(settings: SettingValues) {
   return {
     ...esSecurity(settings),
-    url: settings.esUrl,
+    url: requiredSetting(settings, 'esUrl', 'Elasticsearch'),
     major: settings.esMajor,
     requestTimeoutMs: settings.esRequestTimeoutMs,
   };

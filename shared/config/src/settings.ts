@@ -152,12 +152,103 @@ export const SETTINGS = {
     "Where a new stream consumer group starts: the streams' first entry (true) or their end.",
   ),
 
+  streamRedisUrl: setting(
+    'SLUICE_STREAM_REDIS_URL',
+    'stream.redis_url',
+    url('redis:', 'rediss:').optional(),
+    undefined,
+    "Redis of the streams (sluice relay, the redis-stream source); default: SLUICE_REDIS_URL. It must keep acknowledged writes (append-only file), unlike the buffer's Redis, which may lose everything.",
+    true,
+  ),
+  streamMaxLength: setting(
+    'SLUICE_STREAM_MAX_LENGTH',
+    'stream.max_length',
+    int(1000),
+    1_000_000,
+    'sluice relay: entries kept per stream. Acknowledged entries beyond it are trimmed; entries a consumer group has not acknowledged are never trimmed: while they alone exceed it, the relay stops reading Canal.',
+  ),
+
+  canalAddress: setting(
+    'SLUICE_CANAL_ADDRESS',
+    'canal.address',
+    z
+      .string()
+      .regex(/^[^\s:]+:\d+$/, 'must be host:port')
+      .optional(),
+    undefined,
+    "sluice relay: Canal's client server, host:port (canal.port, 11111 by default).",
+  ),
+  canalDestination: setting(
+    'SLUICE_CANAL_DESTINATION',
+    'canal.destination',
+    z.string().min(1),
+    'example',
+    'sluice relay: the Canal destination (instance) to read.',
+  ),
+  canalUser: setting(
+    'SLUICE_CANAL_USER',
+    'canal.user',
+    z.string(),
+    '',
+    'sluice relay: canal.user of the server.',
+  ),
+  canalPassword: setting(
+    'SLUICE_CANAL_PASSWORD',
+    'canal.password',
+    z.string(),
+    '',
+    'sluice relay: the password whose SHA1(SHA1()) is canal.passwd of the server.',
+    true,
+  ),
+  canalClientId: setting(
+    'SLUICE_CANAL_CLIENT_ID',
+    'canal.client_id',
+    z.string().regex(/^\d+$/, 'must be a number'),
+    '1001',
+    'sluice relay: the client id Canal keeps the position under.',
+  ),
+  canalFilter: setting(
+    'SLUICE_CANAL_FILTER',
+    'canal.filter',
+    z.string(),
+    '',
+    "sluice relay: table filter of the subscription (Canal regex, e.g. shop\\..*); empty keeps the destination's own. Canal filters while it parses: a changed filter does not apply to events it parsed before.",
+  ),
+  canalBatchSize: setting(
+    'SLUICE_CANAL_BATCH_SIZE',
+    'canal.batch_size',
+    int(1, 1_000_000),
+    1024,
+    "sluice relay: size of one Canal batch (entries; in memunit blocks, 1 KiB by default, when the server's canal.instance.memory.batch.mode is MEMSIZE).",
+  ),
+  canalGetTimeoutMs: setting(
+    'SLUICE_CANAL_GET_TIMEOUT_MS',
+    'canal.get_timeout_ms',
+    int(1, 60_000),
+    100,
+    'sluice relay: how long Canal waits for a full batch before returning what it has (ms).',
+  ),
+  relayDurability: setting(
+    'SLUICE_RELAY_DURABILITY',
+    'relay.durability',
+    z.enum(['fsync', 'aof', 'none']),
+    'fsync',
+    'sluice relay acknowledges a Canal batch once Redis answered its writes, and refuses to start on a stream Redis that would lose them: fsync = append-only file fsynced before every reply (appendfsync always); aof = append-only file on (everysec may lose up to a second on a host crash, not on a Redis crash); none = accept a Redis without an append-only file (a restart loses unread changes).',
+  ),
+  relayWaitReplicas: setting(
+    'SLUICE_RELAY_WAIT_REPLICAS',
+    'relay.wait_replicas',
+    int(0, 16),
+    0,
+    'sluice relay: replicas of the stream Redis that must hold a batch (WAIT) before it is acknowledged to Canal, for a Redis that fails over.',
+  ),
+
   kafkaBrokers: setting(
     'SLUICE_KAFKA_BROKERS',
     'kafka.brokers',
-    list,
+    list.optional(),
     undefined,
-    'Kafka bootstrap brokers, comma-separated.',
+    'Kafka bootstrap brokers, comma-separated. Required by ingest with SLUICE_SOURCE=kafka and by re-syncs (backfill, repair, reindex) on the Kafka path.',
   ),
   kafkaTopics: setting(
     'SLUICE_KAFKA_TOPICS',
@@ -295,9 +386,9 @@ export const SETTINGS = {
   metaMysqlUrl: setting(
     'SLUICE_META_MYSQL_URL',
     'meta.mysql_url',
-    url('mysql:'),
+    url('mysql:').optional(),
     undefined,
-    'MySQL metadata database (backup table, sync monitor, dead letters).',
+    'MySQL metadata database (backup table, sync monitor, dead letters). Required by every process but sluice relay.',
     true,
   ),
   sourceMysqlUrl: setting(
@@ -330,7 +421,14 @@ export const SETTINGS = {
     'Continuous recovery: re-buffer unsynced backup rows missing from Redis this often (0 = only at start).',
   ),
 
-  esUrl: setting('SLUICE_ES_URL', 'es.url', url('http:', 'https:'), undefined, 'Elasticsearch URL.', true),
+  esUrl: setting(
+    'SLUICE_ES_URL',
+    'es.url',
+    url('http:', 'https:').optional(),
+    undefined,
+    'Elasticsearch URL. Required by every process but sluice relay.',
+    true,
+  ),
   esMajor: setting(
     'SLUICE_ES_MAJOR',
     'es.major',

@@ -31,6 +31,15 @@ export const METRIC = {
   rebalances: 'sluice_rebalances_total',
   checkDifferences: 'sluice_check_differences_rows',
   checkLastRun: 'sluice_check_last_run_timestamp_seconds',
+  relayBatches: 'sluice_relay_batches_total',
+  relayEntries: 'sluice_relay_entries_total',
+  relayErrors: 'sluice_relay_errors_total',
+  relayBatchSeconds: 'sluice_relay_batch_duration_seconds',
+  relayConnected: 'sluice_relay_connected',
+  relayPaused: 'sluice_relay_paused',
+  relayDelay: 'sluice_relay_binlog_delay_seconds',
+  relayUnacknowledged: 'sluice_relay_unacknowledged_entries',
+  relayTrimmed: 'sluice_relay_trimmed_entries_total',
 } as const;
 
 export function createRegistry(service: string): Registry {
@@ -70,6 +79,53 @@ function gauge<L extends string = never>(
 /** Both services write dead letters: ingest for bad messages, the worker for rejected documents. */
 const deadLetters = (registry: Registry) =>
   counter(registry, METRIC.dlq, 'Dead letters written, by reason', ['reason'] as const);
+
+/** Metrics of `sluice relay` (Canal's TCP protocol → Redis Streams). */
+export function relayMetrics(registry: Registry) {
+  return {
+    batches: counter(registry, METRIC.relayBatches, 'Canal batches written to the streams and acknowledged'),
+    entries: counter(
+      registry,
+      METRIC.relayEntries,
+      'Canal entries by outcome: written to a stream; skipped (at or before the last position written: served again by Canal); none (transaction boundaries and other entries that carry no change)',
+      ['outcome'] as const,
+    ),
+    errors: counter(
+      registry,
+      METRIC.relayErrors,
+      'Relay failures by kind (canal, redis, undecodable_entry)',
+      ['reason'] as const,
+    ),
+    batchSeconds: new Histogram({
+      name: METRIC.relayBatchSeconds,
+      help: 'Time from a Canal batch received to its acknowledgement (convert, write, durable)',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    connected: gauge(registry, METRIC.relayConnected, '1 while a Canal session is open and subscribed'),
+    paused: gauge(
+      registry,
+      METRIC.relayPaused,
+      '1 while the relay stops reading Canal: a stream holds more unacknowledged entries than SLUICE_STREAM_MAX_LENGTH, or the stream Redis does not keep writes as required',
+    ),
+    delay: gauge(
+      registry,
+      METRIC.relayDelay,
+      'Time between the binlog time of the last change written and its write (how far the relay is behind the source)',
+    ),
+    unacknowledged: gauge(
+      registry,
+      METRIC.relayUnacknowledged,
+      'Entries of a stream some consumer group has not acknowledged',
+      ['stream'] as const,
+    ),
+    trimmed: counter(
+      registry,
+      METRIC.relayTrimmed,
+      'Acknowledged stream entries trimmed beyond the length bound',
+    ),
+  };
+}
 
 /** Metrics of the ingest path. */
 export function ingestMetrics(registry: Registry) {

@@ -3,4 +3,5 @@ export * from './handle.ts';
 export * from './kafka.ts';
 export * from './redis-stream.ts';
 export * from './source.ts';
+export * from './stream-writer.ts';
 export * from './streams.ts';

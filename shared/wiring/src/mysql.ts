@@ -1,6 +1,6 @@
 // The MySQL servers: the metadata database (migrated at open) and the source, read-only.
 import { migrate, openPool, type Pool } from '@sluice/backup';
-import { mysqlSecurity, type SettingValues } from '@sluice/config';
+import { mysqlSecurity, requiredSetting, type SettingValues } from '@sluice/config';
 import type { Logger } from '@sluice/runtime';
 import type { Closers } from './closers.ts';
 
@@ -10,7 +10,8 @@ export async function openMetadata(
   closers: Closers,
   logger?: Logger,
 ): Promise<Pool> {
-  const pool = await openPool(settings.metaMysqlUrl, mysqlSecurity(settings));
+  const url = requiredSetting(settings, 'metaMysqlUrl', 'the backup, the progress and the dead letters');
+  const pool = await openPool(url, mysqlSecurity(settings));
   closers.onStop('mysql', () => pool.end());
   const migrated = await migrate(pool);
   if (migrated.applied.length > 0) logger?.info({ applied: migrated.applied }, 'metadata schema migrated');

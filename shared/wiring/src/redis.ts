@@ -47,3 +47,19 @@ export function bufferOn(redis: Redis, settings: SettingValues): RedisBuffer {
     retryMaxMs: settings.retryBackoffMaxMs,
   });
 }
+
+/**
+ * The Redis of the streams (SLUICE_STREAM_REDIS_URL, else the buffer's): the relay writes it, the
+ * redis-stream source reads it. A writer refuses a Redis that may evict keys, as for the buffer.
+ */
+export async function openStreamRedis(
+  settings: SettingValues,
+  closers: Closers,
+  purpose: RedisPurpose,
+): Promise<Redis> {
+  return openBufferRedis({ ...settings, redisUrl: streamRedisUrl(settings) }, closers, purpose);
+}
+
+export function streamRedisUrl(settings: SettingValues): string {
+  return settings.streamRedisUrl ?? settings.redisUrl;
+}

@@ -1,7 +1,7 @@
 // The re-sync (backfill, repair) and the Kafka end offsets its versions are taken from.
 import { BackupRepository, type Pool, ResyncJobRepository } from '@sluice/backup';
 import type { RedisBuffer } from '@sluice/buffer';
-import { kafkaSecurity, type SettingValues } from '@sluice/config';
+import { kafkaSecurity, requiredSetting, type SettingValues } from '@sluice/config';
 import type { Mapping } from '@sluice/core';
 import { Resync } from '@sluice/resync';
 import type { Logger } from '@sluice/runtime';
@@ -13,7 +13,11 @@ import type { Closers } from './closers.ts';
 export function partitionEnds(settings: SettingValues, closers: Closers, logger: Logger): KafkaPartitionEnds {
   const ends = new KafkaPartitionEnds({
     ...(kafkaSecurity(settings) as Pick<KafkaSourceOptions, 'ssl' | 'sasl'>),
-    brokers: settings.kafkaBrokers,
+    brokers: requiredSetting(
+      settings,
+      'kafkaBrokers',
+      're-syncs, whose versions come from the Kafka end offsets',
+    ),
     clientId: `${settings.kafkaClientId}-resync`,
     logger,
   });

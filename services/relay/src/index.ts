@@ -1,0 +1,3 @@
+export * from './options.ts';
+export * from './relay.ts';
+export * from './service.ts';
