@@ -1,47 +1,59 @@
-// `sluice ingest` with SLUICE_SOURCE=redis-stream on the real stack: Canal's messages (copied into the
-// cluster's streams as the relay lays them out) → ingest replicas reading the streams under leases →
-// buffer → worker → Elasticsearch. A workload converges; a second replica takes half the streams; a
-// replica killed with -9 mid-load leaves its entries pending and the other claims them; then a reset
-// of the consumer group to the streams' start re-delivers everything and changes nothing in the index.
+// The transport without Kafka, end to end on the real stack: MariaDB → the TCP-mode Canal →
+// `sluice relay` → Redis Streams (the stack's Redis with the append-only file fsynced on every write)
+// → ingest replicas reading under leases → buffer → worker → Elasticsearch. A workload converges;
+// a second replica takes half the streams; then the faults of this path, each under load and each
+// followed by an exact comparison of every table with its index (0 missing, 0 stale, 0 extra) and a
+// check that no binlog event is in a stream twice: kill -9 of an ingest mid-batch, kill -9 of the
+// relay mid-batch, a Canal restart, a restart of the stream Redis; last, a reset of the consumer
+// group to the start of the streams changes nothing in the index.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
 import { runWorkload, WORKLOAD_TABLES } from '@sluice/loadgen';
 import { type StreamLayout, streamKey } from '@sluice/source';
 import type { Redis } from 'ioredis';
 import { createPipeline, type Pipeline } from '../support/pipeline.ts';
-import { openRedis } from '../support/redis.ts';
-import { metricSum } from '../support/services.ts';
-import { StreamFeeder } from '../support/stream-feeder.ts';
+import { openStreamRedis } from '../support/redis.ts';
+import { metricSum, type ServiceProcess } from '../support/services.ts';
+import { stackScript } from '../support/stack.ts';
 import { waitFor } from '../support/wait.ts';
 
+const run = promisify(execFile);
 const PARTITIONS = 4;
 let pipeline: Pipeline;
-let feeder: StreamFeeder;
 let redis: Redis;
 let layout: StreamLayout;
+let ingest: ServiceProcess;
+let seed = 20261204;
 
 before(async () => {
   pipeline = await createPipeline({
-    env: {
-      SLUICE_SOURCE: 'redis-stream',
-      SLUICE_STREAM_PARTITIONS: String(PARTITIONS),
-      SLUICE_WINDOW_MS: '1000',
-    },
+    source: 'redis-stream',
+    env: { SLUICE_STREAM_PARTITIONS: String(PARTITIONS), SLUICE_WINDOW_MS: '1000' },
   });
-  redis = openRedis();
+  redis = openStreamRedis();
   layout = {
     prefix: pipeline.env.SLUICE_REDIS_PREFIX as string,
     cluster: pipeline.env.SLUICE_CLUSTER as string,
     partitions: PARTITIONS,
   };
-  feeder = await StreamFeeder.open(redis, layout, pipeline.database);
 });
 
 after(async () => {
-  await feeder?.close();
   await pipeline?.close();
   redis?.disconnect();
 });
+
+const workload = (operations: number) =>
+  runWorkload({
+    url: pipeline.sourceUrl,
+    database: pipeline.database,
+    operations,
+    concurrency: 4,
+    seed: seed++,
+    hotKeys: 3,
+  });
 
 async function heldStreams(port: number): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -51,7 +63,7 @@ async function heldStreams(port: number): Promise<number> {
 async function streamLag(): Promise<number> {
   let total = 0;
   for (let n = 0; n < PARTITIONS; n++) {
-    const groups = (await redis.xinfo('GROUPS', streamKey(layout, n))) as unknown[][];
+    const groups = (await redis.xinfo('GROUPS', streamKey(layout, n)).catch(() => [])) as unknown[][];
     for (const g of groups) {
       const info: Record<string, unknown> = {};
       for (let i = 0; i + 1 < g.length; i += 2) info[String(g[i])] = g[i + 1];
@@ -61,51 +73,129 @@ async function streamLag(): Promise<number> {
   return total;
 }
 
-test('a workload read from the streams converges, through a second replica and a kill -9 of one', async () => {
-  const first = await pipeline.start('ingest', 'stream-ingest-1');
-  await pipeline.start('worker');
-  const workload = (operations: number, seed: number) =>
-    runWorkload({
-      url: pipeline.sourceUrl,
-      database: pipeline.database,
-      operations,
-      concurrency: 4,
-      seed,
-      hotKeys: 3,
-    });
-  await workload(3000, 20261204);
-  await pipeline.waitConverged(WORKLOAD_TABLES);
-  assert.ok(feeder.fed > 1000, `the streams carried Canal's messages (${feeder.fed})`);
+/** Every stream's entries carry distinct binlog positions, in increasing order: nothing twice. */
+async function assertEachEventOnce(): Promise<number> {
+  let entries = 0;
+  for (let n = 0; n < PARTITIONS; n++) {
+    const seen = new Set<string>();
+    let previous: [number, number] = [-1, -1];
+    for (const [id, fields] of await redis.xrange(streamKey(layout, n), '-', '+')) {
+      const pos = fields[fields.indexOf('pos') + 1] as string;
+      assert.ok(!seen.has(pos), `stream ${n}: ${pos} is in the stream twice (again at ${id})`);
+      seen.add(pos);
+      const [file, offset] = pos.split(':') as [string, string];
+      const here: [number, number] = [Number(/(\d+)$/.exec(file)?.[1] ?? 0), Number(offset)];
+      assert.ok(
+        here[0] > previous[0] || (here[0] === previous[0] && here[1] > previous[1]),
+        `stream ${n}: ${pos} comes after a later position`,
+      );
+      previous = here;
+      entries++;
+    }
+  }
+  return entries;
+}
 
-  const second = await pipeline.start('ingest', 'stream-ingest-2');
+async function converged(what: string): Promise<void> {
+  const diffs = await pipeline.waitConverged(WORKLOAD_TABLES, 120_000);
+  for (const diff of diffs) assert.ok(diff.rows > 0, `${what}: ${diff.table} has rows to compare`);
   await waitFor(
-    'each replica to read half of the streams',
-    async () => {
-      // Each replica exports the lag of the streams it holds, one series per stream.
-      const [a, b] = await Promise.all([first, second].map((r) => heldStreams(r.httpPort)));
-      return a === PARTITIONS / 2 && b === PARTITIONS / 2 ? true : undefined;
-    },
-    { timeoutMs: 40_000 },
-  );
-
-  const load = workload(4000, 20261205);
-  await new Promise((resolve) => setTimeout(resolve, 1500));
-  await first.kill9();
-  await load;
-  const diffs = await pipeline.waitConverged(WORKLOAD_TABLES, 90_000);
-  for (const diff of diffs) assert.ok(diff.rows > 0, `${diff.table} has rows to compare`);
-  await waitFor(
-    'every stream entry acknowledged',
+    `${what}: every stream entry acknowledged`,
     async () => ((await streamLag()) === 0 ? true : undefined),
     {
       timeoutMs: 30_000,
     },
   );
+  assert.ok((await assertEachEventOnce()) > 0, `${what}: the streams hold the changes`);
+}
+
+async function status<T>(service: ServiceProcess): Promise<T> {
+  return (await (await fetch(`http://127.0.0.1:${service.httpPort}/status`)).json()) as T;
+}
+
+async function stack(...args: string[]): Promise<void> {
+  await run('bash', [stackScript, ...args], { maxBuffer: 16 * 1024 * 1024 });
+}
+
+test('a workload relayed from Canal converges, through a second replica and a kill -9 of one mid-batch', async () => {
+  const first = await pipeline.start('ingest', 'stream-ingest-1');
+  await pipeline.start('worker');
+  await workload(3000);
+  await converged('first workload');
+  const relay = pipeline.relay as ServiceProcess;
+  assert.ok(
+    (await metricSum(relay.httpPort, 'sluice_relay_batches_total')) > 0,
+    'the relay acknowledged batches',
+  );
+
+  ingest = await pipeline.start('ingest', 'stream-ingest-2');
+  await waitFor(
+    'each replica to read half of the streams',
+    async () => {
+      // Each replica exports the lag of the streams it holds, one series per stream.
+      const [a, b] = await Promise.all([first, ingest].map((r) => heldStreams(r.httpPort)));
+      return a === PARTITIONS / 2 && b === PARTITIONS / 2 ? true : undefined;
+    },
+    { timeoutMs: 40_000 },
+  );
+  const load = workload(4000);
+  await waitFor(
+    'the first replica in the middle of a batch',
+    async () =>
+      (await status<{ inFlight: number }>(first).catch(() => ({ inFlight: 0 }))).inFlight > 0
+        ? true
+        : undefined,
+    { timeoutMs: 60_000, intervalMs: 2 },
+  );
+  await first.kill9();
+  await load;
+  await converged('after kill -9 of an ingest');
+});
+
+test('kill -9 of the relay mid-batch: the batch is served again and written once', async () => {
+  const load = workload(3000);
+  await waitFor(
+    'the relay with a batch written and not acknowledged',
+    async () =>
+      (
+        await status<{ inFlight: boolean }>(pipeline.relay as ServiceProcess).catch(() => ({
+          inFlight: false,
+        }))
+      ).inFlight
+        ? true
+        : undefined,
+    { timeoutMs: 60_000, intervalMs: 1 },
+  );
+  await (pipeline.relay as ServiceProcess).kill9();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  await pipeline.restartRelay();
+  await load;
+  await converged('after kill -9 of the relay');
+});
+
+test('a Canal restart under load: Canal serves again what it had not saved, the relay skips it', async () => {
+  const relay = pipeline.relay as ServiceProcess;
+  const load = workload(3000);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  await stack('down', 'canal-tcp');
+  await stack('up', 'canal-tcp');
+  await load;
+  await converged('after a Canal restart');
+  assert.equal(relay.child.exitCode, null, 'the relay reconnected by itself');
+});
+
+test('a restart of the stream Redis (append-only file) under load loses nothing', async () => {
+  const load = workload(3000);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  await stack('down', 'redis-stream');
+  await stack('up', 'redis-stream');
+  await load;
+  await converged('after a stream Redis restart');
+  assert.equal((pipeline.relay as ServiceProcess).child.exitCode, null, 'the relay reconnected by itself');
+  assert.equal(ingest.child.exitCode, null, 'ingest reconnected by itself');
 });
 
 test('a consumer-group reset to the start of the streams changes nothing in the index', async () => {
-  const ingest = pipeline.services.find((x) => x.name === 'stream-ingest-2');
-  assert.ok(ingest);
   const before = await Promise.all(WORKLOAD_TABLES.map((t) => pipeline.indexStats(t)));
   const buffered = await metricSum(ingest.httpPort, 'sluice_ingest_records_total');
   const refused = await metricSum(ingest.httpPort, 'sluice_ingest_refused_total');

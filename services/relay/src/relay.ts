@@ -35,6 +35,8 @@ export interface RelayDeps {
 
 export interface RelayStatus {
   connected: boolean;
+  /** A batch is got from Canal and not acknowledged yet. */
+  inFlight: boolean;
   held: string | undefined;
   batches: number;
   written: number;
@@ -55,6 +57,7 @@ export class Relay {
   private wake: (() => void) | undefined;
   readonly status: RelayStatus = {
     connected: false,
+    inFlight: false,
     held: undefined,
     batches: 0,
     written: 0,
@@ -145,9 +148,14 @@ export class Relay {
       const batch = await session.get();
       if (batch.id === -1) continue;
       const started = performance.now();
-      await this.write(batch.id, batch.entries);
-      if (session.error) throw session.error;
-      session.ack(batch.id);
+      this.status.inFlight = true;
+      try {
+        await this.write(batch.id, batch.entries);
+        if (session.error) throw session.error;
+        session.ack(batch.id);
+      } finally {
+        this.status.inFlight = false;
+      }
       this.status.batches++;
       metrics.batches.inc();
       metrics.batchSeconds.observe((performance.now() - started) / 1000);
