@@ -10,8 +10,8 @@
 //   the stream.
 // - trim: one script per stream computes the oldest entry any consumer group still needs (its
 //   lowest pending entry, else the one after its last delivered) and trims below the lower of that
-//   and the length bound; with no group yet it keeps everything. It returns how many entries are
-//   not acknowledged, for the relay's backpressure.
+//   and the length bound; with no group yet it keeps everything (all of it counts as not
+//   acknowledged). It returns how many entries are not acknowledged, for the relay's backpressure.
 // - durability: what the stream Redis promises about an acknowledged write.
 import type { Redis } from 'ioredis';
 import { type StreamLayout, streamKey } from './streams.ts';
@@ -51,7 +51,7 @@ export interface TrimResult {
   /** Entries some consumer group has not acknowledged (delivered and pending, or not delivered). */
   unacknowledged: number;
   removed: number;
-  /** false when no consumer group exists yet (nothing is trimmed then). */
+  /** false when no consumer group exists yet (nothing is trimmed then, every entry is unacknowledged). */
   read: boolean;
 }
 
@@ -92,7 +92,7 @@ local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 if not top[1] then return {0, 0, 1} end
 local last = tonumber(string.match(top[1][1], '^(%d+)%-'))
 local groups = redis.call('XINFO', 'GROUPS', KEYS[1])
-if #groups == 0 then return {0, 0, 0} end
+if #groups == 0 then return {redis.call('XLEN', KEYS[1]), 0, 0} end
 local cut
 for _, g in ipairs(groups) do
   local h = {}
