@@ -1,5 +1,6 @@
-// `npm run demo` (deploy/local/demo.sh), short: it converges and, once it is done, leaves no sluice
-// process of its own running (they would otherwise retry forever against a stopped stack).
+// `npm run demo` (deploy/local/demo.sh), short, from each source: it converges and, once it is done,
+// leaves no sluice process of its own running (they would otherwise retry forever against a stopped
+// stack).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { repoRoot } from '../support/stack.ts';
 
 const run = promisify(execFile);
 
-/** The `sluice ingest|worker` processes started from this checkout's folder, as the demo starts them. */
+/** The `sluice ingest|worker|relay` processes started from this checkout's folder, as the demo starts them. */
 function demoServices(): number[] {
   return readdirSync('/proc')
     .filter((name) => /^\d+$/.test(name))
@@ -20,7 +21,7 @@ function demoServices(): number[] {
         return (
           cwd === repoRoot &&
           cmd.includes('services/cli/bin/sluice.js') &&
-          /^(ingest|worker)$/.test(cmd.at(-2) ?? '')
+          /^(ingest|worker|relay)$/.test(cmd.at(-2) ?? '')
         );
       } catch {
         return false; // the process ended meanwhile
@@ -29,11 +30,14 @@ function demoServices(): number[] {
     .map(Number);
 }
 
-test('the demo converges and stops the services it started', async () => {
-  const { stdout } = await run('bash', [`${repoRoot}deploy/local/demo.sh`], {
-    env: { ...process.env, DEMO_OPERATIONS: '300', DEMO_RATE: '300' },
-    maxBuffer: 16 * 1024 * 1024,
+for (const source of ['kafka', 'redis-stream']) {
+  test(`the demo converges from ${source} and stops the services it started`, async () => {
+    const { stdout } = await run('bash', [`${repoRoot}deploy/local/demo.sh`, '--source', source], {
+      env: { ...process.env, DEMO_OPERATIONS: '300', DEMO_RATE: '300' },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    assert.match(stdout, /converged \d+ s after the workload ended/);
+    if (source === 'redis-stream') assert.match(stdout, /Canal entries relayed into the streams: [1-9]\d*/);
+    assert.deepEqual(demoServices(), [], 'no sluice service of the demo is left running');
   });
-  assert.match(stdout, /converged \d+ s after the workload ended/);
-  assert.deepEqual(demoServices(), [], 'no sluice ingest or worker of the demo is left running');
-});
+}
