@@ -211,3 +211,86 @@ export async function checkDurability(redis: Redis, wanted: Durability): Promise
       : `its append-only file is fsynced ${fsync === 'no' ? 'when the OS decides' : 'once a second'} (appendfsync ${fsync}), so a host crash can lose entries already acknowledged to Canal`;
   return { keeps, problem };
 }
+
+const MARK = `
+local seq = tonumber(redis.call('HGET', KEYS[2], 'seq') or '0')
+local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if top[1] then
+  local s = tonumber(string.match(top[1][1], '^(%d+)%-'))
+  if s and s > seq then seq = s end
+end
+for i = 1, tonumber(ARGV[1]) do
+  seq = seq + 1
+  redis.call('XADD', KEYS[1], string.format('%d-0', seq), 'm', ARGV[2], 'pos', '', 'ts', ARGV[3])
+end
+redis.call('HSET', KEYS[2], 'seq', string.format('%d', seq))
+return string.format('%d', seq)
+`;
+
+/**
+ * The ends of the streams for a re-sync's version (shared/resync/src/rule.ts), as Kafka's partition
+ * ends are on that path: a stream's end is its last sequence + 1, the offset the relay gives the next
+ * entry. The relay assigns sequences when it writes, in the order Canal serves the binlog, so a
+ * change committed after the end was taken gets a larger one. `mark` appends entries every consumer
+ * skips (a Canal QUERY message), with the relay's own sequence rule.
+ */
+export class StreamEnds {
+  private readonly redis: Redis;
+  private readonly layout: StreamLayout;
+
+  constructor(redis: Redis, layout: StreamLayout) {
+    this.redis = redis;
+    this.layout = layout;
+  }
+
+  /** The stream keys of the layout are its "topics"; partition n of one is stream n. */
+  topics(): string[] {
+    return Array.from({ length: this.layout.partitions }, (_, n) => streamKey(this.layout, n));
+  }
+
+  private partitionOf(topic: string): number {
+    const n = this.topics().indexOf(topic);
+    if (n < 0) throw new Error(`${topic} is not a stream of ${this.layout.prefix}:${this.layout.cluster}`);
+    return n;
+  }
+
+  async ends(topics: readonly string[]): Promise<Array<{ topic: string; partition: number; end: number }>> {
+    const out: Array<{ topic: string; partition: number; end: number }> = [];
+    for (const topic of topics) {
+      const n = this.partitionOf(topic);
+      const [saved, top] = await Promise.all([
+        this.redis.hget(streamRelayKey(this.layout, n), 'seq'),
+        this.redis.xrevrange(topic, '+', '-', 'COUNT', 1),
+      ]);
+      const last = Math.max(Number(saved ?? 0), Number(/^(\d+)-/.exec(top[0]?.[0] ?? '')?.[1] ?? 0));
+      out.push({ topic, partition: n, end: last + 1 });
+    }
+    return out;
+  }
+
+  async mark(topic: string, partition: number, count = 1): Promise<void> {
+    const n = this.partitionOf(topic);
+    if (n !== partition) throw new Error(`${topic} is stream ${n}, not ${partition}`);
+    const skipped = JSON.stringify({
+      data: null,
+      database: '',
+      es: Date.now(),
+      id: 0,
+      isDdl: false,
+      pkNames: null,
+      sql: '/* sluice: re-sync mark, skipped by every consumer */',
+      table: '',
+      ts: Date.now(),
+      type: 'QUERY',
+    });
+    await this.redis.eval(
+      MARK,
+      2,
+      topic,
+      streamRelayKey(this.layout, n),
+      String(count),
+      skipped,
+      String(Date.now()),
+    );
+  }
+}
