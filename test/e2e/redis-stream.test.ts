@@ -4,7 +4,7 @@
 // a second replica takes half the streams; then the faults of this path, each under load and each
 // followed by an exact comparison of every table with its index (0 missing, 0 stale, 0 extra) and a
 // check that no binlog event is in a stream twice: kill -9 of an ingest mid-batch, kill -9 of the
-// relay mid-batch, a Canal restart, a restart of the stream Redis; last, a reset of the consumer
+// relay mid-batch (a standby relay takes over), a Canal restart, a restart of the stream Redis; last, a reset of the consumer
 // group to the start of the streams changes nothing in the index.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -152,23 +152,31 @@ test('a workload relayed from Canal converges, through a second replica and a ki
   await converged('after kill -9 of an ingest');
 });
 
-test('kill -9 of the relay mid-batch: the batch is served again and written once', async () => {
+test('kill -9 of the relay mid-batch: the standby relay takes over, the batch is written once', async () => {
+  const active = pipeline.relay as ServiceProcess;
+  const standby = await pipeline.start('relay', 'relay-standby');
+  const role = async (relay: ServiceProcess) =>
+    (await status<{ role: string }>(relay).catch(() => ({ role: 'unknown' }))).role;
+  assert.equal(await role(standby), 'standby', 'one relay per destination: the second waits');
+  assert.equal(await role(active), 'active');
   const load = workload(3000);
   await waitFor(
     'the relay with a batch written and not acknowledged',
     async () =>
-      (
-        await status<{ inFlight: boolean }>(pipeline.relay as ServiceProcess).catch(() => ({
-          inFlight: false,
-        }))
-      ).inFlight
+      (await status<{ inFlight: boolean }>(active).catch(() => ({ inFlight: false }))).inFlight
         ? true
         : undefined,
     { timeoutMs: 60_000, intervalMs: 1 },
   );
-  await (pipeline.relay as ServiceProcess).kill9();
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-  await pipeline.restartRelay();
+  await active.kill9();
+  await waitFor(
+    'the standby relay to take over',
+    async () => ((await role(standby)) === 'active' ? true : undefined),
+    {
+      timeoutMs: 30_000,
+    },
+  );
+  pipeline.relay = standby;
   await load;
   await converged('after kill -9 of the relay');
 });

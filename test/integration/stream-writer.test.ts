@@ -8,10 +8,13 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import {
   checkDurability,
+  relayLeaseKey,
+  releaseLease,
   type StreamEntry,
   type StreamLayout,
   StreamWriter,
   streamKey,
+  takeLease,
 } from '@sluice/source';
 import type { Redis } from 'ioredis';
 import { deleteKeys, openRedis, openStreamRedis } from '../support/redis.ts';
@@ -67,6 +70,29 @@ test('entries get dense ids; a batch served again is skipped by position, per so
     skipped: 0,
     lastSeq: 1,
   });
+});
+
+test('a fenced append writes only while its holder has the lease', async () => {
+  const l = layout();
+  const writer = new StreamWriter(redis, l);
+  const key = relayLeaseKey(l, 'sluice');
+  assert.equal(await takeLease(redis, key, 'relay-a', 10_000), true);
+  assert.equal(await takeLease(redis, key, 'relay-b', 10_000), false, 'one holder at a time');
+  assert.equal(await takeLease(redis, key, 'relay-a', 10_000), true, 'its holder takes it again');
+  assert.equal(
+    (await writer.append(0, 'sluice', [entry('bin.000001', 1)], 1, { key, holder: 'relay-a' })).written,
+    1,
+  );
+  await assert.rejects(
+    writer.append(0, 'sluice', [entry('bin.000001', 2)], 1, { key, holder: 'relay-b' }),
+    /NOTHOLDER/,
+  );
+  await releaseLease(redis, key, 'relay-a');
+  await assert.rejects(
+    writer.append(0, 'sluice', [entry('bin.000001', 2)], 1, { key, holder: 'relay-a' }),
+    /NOTHOLDER/,
+  );
+  assert.deepEqual(await ids(redis, streamKey(l, 0)), ['1-0'], 'nothing written without the lease');
 });
 
 test('trimming keeps every entry a group has not acknowledged, and the sequence goes on', async () => {

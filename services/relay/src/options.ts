@@ -1,6 +1,8 @@
 // The relay's options step: public settings → the relay's own fully required options.
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { requiredSetting, type SettingValues } from '@sluice/config';
-import type { Durability } from '@sluice/source';
+import { type Durability, relayLeaseKey } from '@sluice/source';
 import type { RelayOptions } from './relay.ts';
 
 export const RELAY_HTTP_PORT = 9403;
@@ -19,6 +21,11 @@ export interface RelayServiceOptions {
 
 export function compileRelayOptions(settings: SettingValues): RelayServiceOptions {
   const address = requiredSetting(settings, 'canalAddress', 'sluice relay');
+  const layout = {
+    prefix: settings.redisPrefix,
+    cluster: settings.cluster,
+    partitions: settings.streamPartitions,
+  };
   return {
     relay: {
       canal: {
@@ -31,12 +38,13 @@ export function compileRelayOptions(settings: SettingValues): RelayServiceOption
         fetchSize: settings.canalBatchSize,
         getTimeoutMs: settings.canalGetTimeoutMs,
       },
-      layout: {
-        prefix: settings.redisPrefix,
-        cluster: settings.cluster,
-        partitions: settings.streamPartitions,
-      },
+      layout,
       source: settings.canalDestination,
+      lease: {
+        key: relayLeaseKey(layout, settings.canalDestination),
+        holder: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+        ttlMs: 10_000,
+      },
       waitReplicas: settings.relayWaitReplicas,
       waitTimeoutMs: 5000,
       retryMaxMs: settings.retryBackoffMaxMs,

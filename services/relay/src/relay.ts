@@ -8,7 +8,16 @@
 import { type CanalClientOptions, CanalSession, convertEntry } from '@sluice/canal';
 import { backoffDelay, tableKey } from '@sluice/core';
 import type { Logger, relayMetrics } from '@sluice/runtime';
-import { type StreamEntry, type StreamLayout, type StreamWriter, streamOfTable } from '@sluice/source';
+import {
+  leaseHolder,
+  releaseLease,
+  renewLease,
+  type StreamEntry,
+  type StreamLayout,
+  type StreamWriter,
+  streamOfTable,
+  takeLease,
+} from '@sluice/source';
 import type { Redis } from 'ioredis';
 
 export interface RelayOptions {
@@ -20,6 +29,11 @@ export interface RelayOptions {
   waitReplicas: number;
   waitTimeoutMs: number;
   retryMaxMs: number;
+  /**
+   * One relay per destination reads Canal (two would take turns at Canal's batches and skip each
+   * other's as written): the others wait on standby for this lease. Every write is fenced by it.
+   */
+  lease: { key: string; holder: string; ttlMs: number };
 }
 
 export interface RelayDeps {
@@ -34,6 +48,8 @@ export interface RelayDeps {
 }
 
 export interface RelayStatus {
+  /** active: holds the destination's lease and reads Canal; standby: another relay does. */
+  role: 'active' | 'standby';
   connected: boolean;
   /** A batch is got from Canal and not acknowledged yet. */
   inFlight: boolean;
@@ -56,6 +72,7 @@ export class Relay {
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   readonly status: RelayStatus = {
+    role: 'standby',
     connected: false,
     inFlight: false,
     held: undefined,
@@ -70,6 +87,10 @@ export class Relay {
   constructor(options: RelayOptions, deps: RelayDeps) {
     this.options = options;
     this.deps = deps;
+  }
+
+  private role(): RelayStatus['role'] {
+    return this.status.role;
   }
 
   start(): void {
@@ -96,10 +117,43 @@ export class Relay {
   }
 
   private async run(): Promise<void> {
-    const { logger, metrics } = this.deps;
+    const { logger, metrics, redis } = this.deps;
+    const { key, holder, ttlMs } = this.options.lease;
     const open = this.deps.openSession ?? ((o: CanalClientOptions) => CanalSession.open(o));
     let attempt = 0;
+    let standbyLogged = false;
     while (!this.stopping) {
+      const ours = await takeLease(redis, key, holder, ttlMs).catch((error: unknown) => {
+        logger.warn({ err: error }, 'the relay lease cannot be read: waiting');
+        return false;
+      });
+      if (!ours) {
+        this.status.role = 'standby';
+        if (!standbyLogged) {
+          const other = await leaseHolder(redis, key).catch(() => undefined);
+          logger.info({ holder: other, lease: key }, 'standby: another relay reads this destination');
+          standbyLogged = true;
+        }
+        await this.pause(Math.max(100, Math.floor(ttlMs / 3)));
+        continue;
+      }
+      standbyLogged = false;
+      this.status.role = 'active';
+      // Renewed at a third of its time; lost (another relay has it) → the session ends at once. A
+      // renewal that errs is tried again: the fence in every write is what keeps two relays apart.
+      const renewal = setInterval(
+        () => {
+          renewLease(redis, key, holder, ttlMs)
+            .then((renewed) => {
+              if (renewed || this.stopping) return;
+              logger.warn({ lease: key }, 'the relay lease was lost: stopping to read Canal');
+              this.status.role = 'standby';
+              this.session?.close();
+            })
+            .catch((error: unknown) => logger.warn({ err: error }, 'the relay lease could not be renewed'));
+        },
+        Math.max(100, Math.floor(ttlMs / 3)),
+      );
       let retryInMs = 0;
       try {
         const session = await open(this.options.canal);
@@ -115,17 +169,24 @@ export class Relay {
       } catch (error) {
         if (this.stopping) break;
         this.status.lastError = (error as Error).message;
-        metrics.errors.inc({ reason: 'canal' });
+        // (the role may have changed under the session: the renewal or a fenced write says so)
+        metrics.errors.inc({ reason: this.role() === 'standby' ? 'lease' : 'canal' });
         retryInMs = backoffDelay(++attempt, 250, this.options.retryMaxMs, Math.random);
         logger.warn(
           { err: error, retryInMs },
-          'Canal session failed: reconnecting (batches not acknowledged are served again)',
+          'Canal session ended: reconnecting (batches not acknowledged are served again)',
         );
       } finally {
+        clearInterval(renewal);
         this.session?.close();
         this.session = undefined;
         this.status.connected = false;
         metrics.connected.set(0);
+        if (this.stopping) {
+          // hand the destination over at once rather than after the lease's time
+          await releaseLease(redis, key, holder).catch(() => undefined);
+          this.status.role = 'standby';
+        }
       }
       if (retryInMs > 0 && !this.stopping) await this.pause(retryInMs);
     }
@@ -222,7 +283,7 @@ export class Relay {
         let skipped = 0;
         await Promise.all(
           [...perStream].map(async ([stream, list]) => {
-            const result = await writer.append(stream, source, list, now);
+            const result = await writer.append(stream, source, list, now, this.options.lease);
             written += result.written;
             skipped += result.skipped;
           }),

@@ -102,9 +102,12 @@ export async function startRelay(settings: SettingValues, logger: Logger): Promi
     ready: () => {
       const reasons: string[] = [];
       if (lifecycle.state !== 'running') reasons.push(`state ${lifecycle.state}`);
-      if (!relay.status.connected) reasons.push('not subscribed to Canal');
-      const held = holdReason();
-      if (held) reasons.push(held);
+      // a standby relay is healthy: it takes over when the active one stops or dies
+      if (relay.status.role === 'active') {
+        if (!relay.status.connected) reasons.push('not subscribed to Canal');
+        const held = holdReason();
+        if (held) reasons.push(held);
+      }
       reasons.push(...probes.reasons());
       return { ready: reasons.length === 0, reasons };
     },

@@ -12,11 +12,13 @@
 // after its changes are in the buffer and the backup. If two readers ever overlap (a lease lost
 // while a batch was in flight), both handle the same entries in order: the versions refuse the
 // repeats, nothing is lost.
+
 import { randomUUID } from 'node:crypto';
 import { errorMessage } from '@sluice/core';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { handleUntilDone } from './handle.ts';
+import { releaseLease, renewLease, takeLease } from './lease.ts';
 import type { BatchHandler, ChangeSource, PartitionLag, SourceMessage } from './source.ts';
 import { entryOffset, fairShare, type StreamLayout, streamKey, streamLeaseKey } from './streams.ts';
 
@@ -39,11 +41,6 @@ export interface RedisStreamSourceOptions {
   /** Called when the set of streams held changes (cached per-partition state should be dropped). */
   onRebalance?: () => void;
 }
-
-// Renews the lease only if this consumer still holds it.
-const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
-// Releases the lease only if this consumer still holds it.
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 
 type Entry = [id: string, fields: string[]];
 
@@ -114,8 +111,8 @@ export class RedisStreamSource implements ChangeSource {
     if (gone.length > 0) await redis.hdel(this.readersKey, ...gone);
     let changed = false;
     for (const n of [...this.held.keys()]) {
-      const renewed = await redis.eval(RENEW, 1, streamLeaseKey(layout, n), consumer, String(leaseMs));
-      if (Number(renewed) !== 1) {
+      const renewed = await renewLease(redis, streamLeaseKey(layout, n), consumer, leaseMs);
+      if (!renewed) {
         this.held.delete(n);
         changed = true;
         logger.warn({ stream: streamKey(layout, n) }, 'stream lease lost: another reader has it now');
@@ -127,7 +124,7 @@ export class RedisStreamSource implements ChangeSource {
     for (const n of [...this.held.keys()]
       .sort((a, b) => b - a)
       .slice(0, Math.max(0, this.held.size - share))) {
-      await redis.eval(RELEASE, 1, streamLeaseKey(layout, n), consumer);
+      await releaseLease(redis, streamLeaseKey(layout, n), consumer);
       this.held.delete(n);
       changed = true;
       logger.info({ stream: streamKey(layout, n), share }, 'stream handed back for a fair share');
@@ -137,8 +134,8 @@ export class RedisStreamSource implements ChangeSource {
     for (let i = 0; i < layout.partitions && this.held.size < share; i++) {
       const n = (start + i) % layout.partitions;
       if (this.held.has(n)) continue;
-      const taken = await redis.set(streamLeaseKey(layout, n), consumer, 'PX', leaseMs, 'NX');
-      if (taken !== 'OK') continue;
+      const taken = await takeLease(redis, streamLeaseKey(layout, n), consumer, leaseMs);
+      if (!taken) continue;
       this.held.set(n, { claimCursor: '0-0' });
       changed = true;
       logger.info({ stream: streamKey(layout, n) }, 'stream taken: its pending entries first');
@@ -281,7 +278,7 @@ export class RedisStreamSource implements ChangeSource {
     if (this.leaseTimer) clearInterval(this.leaseTimer);
     await this.loop?.catch(() => undefined);
     const { redis, layout, consumer } = this.options;
-    for (const n of this.held.keys()) await redis.eval(RELEASE, 1, streamLeaseKey(layout, n), consumer);
+    for (const n of this.held.keys()) await releaseLease(redis, streamLeaseKey(layout, n), consumer);
     this.held.clear();
     await redis.hdel(this.readersKey, consumer);
   }

@@ -16,6 +16,11 @@
 import type { Redis } from 'ioredis';
 import { type StreamLayout, streamKey } from './streams.ts';
 
+/** The lease of the one relay that reads a Canal destination (`source`) into this cluster's streams. */
+export function relayLeaseKey(layout: StreamLayout, source: string): string {
+  return `${layout.prefix}:${layout.cluster}:relay:${source}:lease`;
+}
+
 /** The relay's state of stream n: its sequence and, per source, the last binlog position written. */
 export function streamRelayKey(layout: StreamLayout, partition: number): string {
   return `${streamKey(layout, partition)}:relay`;
@@ -56,6 +61,9 @@ export interface TrimResult {
 }
 
 const APPEND = `
+if ARGV[3] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[3] then
+  return redis.error_reply('NOTHOLDER this relay does not hold the lease of its Canal destination')
+end
 local seq = tonumber(redis.call('HGET', KEYS[2], 'seq') or '0')
 local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 if top[1] then
@@ -70,7 +78,7 @@ if saved then
   lastFile, lastOffset = tonumber(f), tonumber(o)
 end
 local written, skipped = 0, 0
-for i = 3, #ARGV, 4 do
+for i = 4, #ARGV, 4 do
   local file, offset = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
   if file > lastFile or (file == lastFile and offset > lastOffset) then
     seq = seq + 1
@@ -127,14 +135,18 @@ export class StreamWriter {
     this.layout = layout;
   }
 
-  /** Appends a batch's entries for one stream, in order, skipping those written before. */
+  /**
+   * Appends a batch's entries for one stream, in order, skipping those written before. With a
+   * fence, only while `holder` holds the lease at `key` (else the call fails and writes nothing).
+   */
   async append(
     partition: number,
     source: string,
     entries: readonly StreamEntry[],
     now: number,
+    fence?: { key: string; holder: string },
   ): Promise<AppendResult> {
-    const args: string[] = [source, String(now)];
+    const args: string[] = [source, String(now), fence?.holder ?? ''];
     for (const { position, message } of entries) {
       args.push(
         String(binlogFileNumber(position.file)),
@@ -145,9 +157,10 @@ export class StreamWriter {
     }
     const [written, skipped, lastSeq] = (await this.redis.eval(
       APPEND,
-      2,
+      3,
       streamKey(this.layout, partition),
       streamRelayKey(this.layout, partition),
+      fence?.key ?? streamRelayKey(this.layout, partition),
       ...args,
     )) as [number, number, string];
     return { written, skipped, lastSeq: Number(lastSeq) };
