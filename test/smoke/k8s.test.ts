@@ -311,7 +311,8 @@ function build(overlay: string): Doc[] {
 }
 
 test('the dev and prod overlays patch objects and fields that exist, and stay valid', () => {
-  for (const overlay of readdirSync(join(DIR, 'overlays')).sort()) {
+  // (without-kafka adds objects and merges settings: its own test below)
+  for (const overlay of ['dev', 'prod']) {
     const docs = build(overlay);
     for (const doc of docs) {
       const Model = MODELS[`${doc.apiVersion}/${doc.kind}`];
@@ -326,4 +327,80 @@ test('the dev and prod overlays patch objects and fields that exist, and stay va
     Object.fromEntries(deploymentsIn(build(overlay)).map((d) => [d.metadata.name, d.spec.replicas]));
   assert.deepEqual(replicas('dev'), { 'sluice-ingest': 1, 'sluice-worker': 1 });
   assert.deepEqual(replicas('prod'), { 'sluice-ingest': 3, 'sluice-worker': 4 });
+});
+
+test('the overlays are dev, prod and without-kafka', () => {
+  assert.deepEqual(readdirSync(join(DIR, 'overlays')).sort(), ['dev', 'prod', 'without-kafka']);
+});
+
+test('the overlay without Kafka: a valid, hardened relay Deployment with its budget, and settings that load for the Redis Stream path', () => {
+  const dir = `${DIR}/overlays/without-kafka`;
+  const overlay = new Map<string, Doc[]>();
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
+    overlay.set(
+      file,
+      parseAllDocuments(readFileSync(join(dir, file), 'utf8')).map((d) => {
+        assert.equal(d.errors.length, 0, `${file}: ${d.errors.map((e) => e.message).join('; ')}`);
+        return d.toJS() as Doc;
+      }),
+    );
+  }
+  const kustomization = overlay.get('kustomization.yaml')?.[0] as unknown as {
+    resources: string[];
+    patches: Array<{ path: string }>;
+  };
+  for (const resource of kustomization.resources.filter((r) => r !== '../..'))
+    assert.ok(overlay.has(resource), `${resource} exists`);
+  for (const patch of kustomization.patches) assert.ok(overlay.has(patch.path), `${patch.path} exists`);
+  const docs = overlay.get('relay.yaml') ?? [];
+  for (const doc of docs) {
+    const Model = MODELS[`${doc.apiVersion}/${doc.kind}`];
+    assert.ok(Model, `no schema for ${doc.apiVersion}/${doc.kind}`);
+    assert.doesNotThrow(() => new Model(doc as never).validate(), `${doc.kind} ${doc.metadata.name}`);
+  }
+  const [relay] = deploymentsIn(docs);
+  assert.equal(relay?.metadata.name, 'sluice-relay');
+  assert.ok((relay?.spec.replicas ?? 0) >= 2, 'a standby beside the active relay');
+  const pod = relay?.spec.template.spec;
+  const container = pod?.containers[0] as unknown as {
+    args: string[];
+    env: Array<{ name: string; value: string }>;
+    readinessProbe: { httpGet: { path: string } };
+    securityContext: { readOnlyRootFilesystem: boolean; allowPrivilegeEscalation: boolean };
+  };
+  assert.deepEqual(container.args, ['relay']);
+  assert.equal(container.readinessProbe.httpGet.path, '/health/ready');
+  assert.deepEqual(
+    [container.securityContext.readOnlyRootFilesystem, container.securityContext.allowPrivilegeEscalation],
+    [true, false],
+  );
+  assert.equal(pod?.securityContext.runAsNonRoot, true);
+  const budget = docs.find((d) => d.kind === 'PodDisruptionBudget') as unknown as {
+    spec: { selector: { matchLabels: Record<string, string> } };
+  };
+  assert.ok(budget && selects(budget.spec.selector.matchLabels, relay?.spec.template.metadata.labels ?? {}));
+
+  // The base settings with the overlay's merged in, and the relay's own env, load as the relay and
+  // ingest would load them (the example Secret's values as the mounted files).
+  const patch = (overlay.get('settings.yaml')?.[0] as unknown as Data).data;
+  const data = { ...configMap('sluice-settings').data, ...patch };
+  const secret = byKind<{ stringData: Record<string, string> }>('Secret')[0] ?? { stringData: {} };
+  const files = mkdtempSync(join(tmpdir(), 'sluice-k8s-overlay-'));
+  const env: Record<string, string> = {};
+  for (const [key, value] of [
+    ...Object.entries(data),
+    ...container.env.map((e) => [e.name, e.value] as [string, string]),
+  ]) {
+    if (key.endsWith('_FILE') && key !== 'SLUICE_MAPPING_FILE') {
+      const name = value.split('/').pop() as string;
+      assert.ok(secret.stringData[name] !== undefined, `the example Secret has ${name}`);
+      writeFileSync(join(files, name), secret.stringData[name] ?? '');
+      env[key] = join(files, name);
+    } else env[key] = value;
+  }
+  const loaded = loadSettings({ env: { ...env, SLUICE_MAPPING_FILE: '' } });
+  assert.equal(loaded.sourceKind, 'redis-stream');
+  assert.match(loaded.streamRedisUrl ?? '', /^redis:/);
+  assert.equal(loaded.canalPassword, 'CHANGE-ME');
+  assert.match(loaded.canalAddress ?? '', /:11111$/);
 });
