@@ -60,17 +60,22 @@ export interface TrimResult {
   read: boolean;
 }
 
-const APPEND = `
-if ARGV[3] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[3] then
-  return redis.error_reply('NOTHOLDER this relay does not hold the lease of its Canal destination')
-end
+// The stream's last sequence (KEYS[1] the stream, KEYS[2] its relay state): the larger of the saved
+// one and the top entry's, so it goes on after trimming emptied the stream.
+const LAST_SEQ = `
 local seq = tonumber(redis.call('HGET', KEYS[2], 'seq') or '0')
 local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 if top[1] then
   local s = tonumber(string.match(top[1][1], '^(%d+)%-'))
   if s and s > seq then seq = s end
 end
-local field = 'pos:' .. ARGV[1]
+`;
+
+const APPEND = `
+if ARGV[3] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[3] then
+  return redis.error_reply('NOTHOLDER this relay does not hold the lease of its Canal destination')
+end
+${LAST_SEQ}local field = 'pos:' .. ARGV[1]
 local lastFile, lastOffset = -1, -1
 local saved = redis.call('HGET', KEYS[2], field)
 if saved then
@@ -226,13 +231,7 @@ export async function checkDurability(redis: Redis, wanted: Durability): Promise
 }
 
 const MARK = `
-local seq = tonumber(redis.call('HGET', KEYS[2], 'seq') or '0')
-local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-if top[1] then
-  local s = tonumber(string.match(top[1][1], '^(%d+)%-'))
-  if s and s > seq then seq = s end
-end
-for i = 1, tonumber(ARGV[1]) do
+${LAST_SEQ}for i = 1, tonumber(ARGV[1]) do
   seq = seq + 1
   redis.call('XADD', KEYS[1], string.format('%d-0', seq), 'm', ARGV[2], 'pos', '', 'ts', ARGV[3])
 end
