@@ -382,7 +382,7 @@ test('the overlay without Kafka: a valid, hardened relay Deployment with its bud
 
   // The base settings with the overlay's merged in, and the relay's own env, load as the relay and
   // ingest would load them (the example Secret's values as the mounted files).
-  const patch = (overlay.get('settings.yaml')?.[0] as unknown as Data).data;
+  const patch = (overlay.get('settings.yaml')?.[0] as unknown as Data | undefined)?.data ?? {};
   const data = { ...configMap('sluice-settings').data, ...patch };
   const secret = byKind<{ stringData: Record<string, string> }>('Secret')[0] ?? { stringData: {} };
   const files = mkdtempSync(join(tmpdir(), 'sluice-k8s-overlay-'));
