@@ -117,6 +117,54 @@ test('entries are handed over in order per stream, acknowledged after the handle
   await s.stop();
 });
 
+test('entries delivered whose reply was lost, or handled whose XACK failed, are claimed again and acknowledged', async () => {
+  const l = layout(1);
+  const redis = client();
+  await append(redis, l, 0, 1, 20);
+  // The real Redis, with the connection "dropping" twice as Redis restarts would drop it: once after
+  // XREADGROUP delivered entries (they are pending for this reader, the reply never arrives), once
+  // after the handler returned and before its XACK.
+  const wrap = (real: Redis, name: 'xreadgroup' | 'xack', after: boolean) => {
+    let failed = 0;
+    const proxy = new Proxy(real, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver);
+        if (key === name && failed === 0) {
+          return async (...args: unknown[]) => {
+            failed++;
+            if (after) await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+            throw new Error('Connection is closed.');
+          };
+        }
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    return { proxy: proxy as Redis, failed: () => failed };
+  };
+  const acks = wrap(client(), 'xack', false);
+  const reads = wrap(client(), 'xreadgroup', true);
+  const s = source(l, { redis: acks.proxy, blocking: reads.proxy });
+  await s.connect();
+  const { seen, handler } = recorder();
+  await s.run(handler);
+  await append(redis, l, 0, 21, 30);
+  await waitFor('every entry handled and acknowledged after both failures', async () =>
+    acks.failed() === 1 &&
+    reads.failed() === 1 &&
+    (await pending(redis, l, 0)) === 0 &&
+    (await s.lag())[0]?.lag === 0
+      ? true
+      : undefined,
+  );
+  const offsets = seen.get(0) ?? [];
+  assert.deepEqual(
+    [...new Set(offsets)].sort((a, b) => a - b),
+    range(1, 30),
+    'every entry handled, those whose reply was lost too',
+  );
+  await s.stop();
+});
+
 test('a reader that dies mid-batch leaves its entries pending; the next reader claims them first, in order', async () => {
   const l = layout(1);
   const redis = client();

@@ -156,6 +156,10 @@ export class RedisStreamSource implements ChangeSource {
       } catch (error) {
         if (this.stopping) break;
         logger.warn({ err: error }, `reading the streams failed, retrying: ${errorMessage(error)}`);
+        // A batch may have been handled without its XACK (Redis went away in between): its entries
+        // stay pending for this consumer, which XREADGROUP ">" never gives again. Claim every held
+        // stream's pending entries first again; what was handled already is refused by version.
+        for (const state of this.held.values()) state.claimCursor = '0-0';
         await new Promise((resolve) => setTimeout(resolve, 1000));
       }
     }
