@@ -1,0 +1,3 @@
+export * from './cache.ts';
+export * from './invalidation.ts';
+export * from './keys.ts';
