@@ -6,7 +6,7 @@
 // then records. Offsets at or below the partition's applied offset are replays (e.g. a consumer-group
 // reset) and are refused before they reach the buffer.
 import type { BackupWriter, DeadLetterInput, DeadLetterSink } from '@sluice/backup';
-import type { BufferWriter } from '@sluice/buffer';
+import { type BufferWriter, splitField } from '@sluice/buffer';
 import { decodeFlatMessage, type Mapping } from '@sluice/core';
 import { type BatchPlan, type ParsedMessage, planBatch } from '@sluice/pipeline';
 import type { IngestMetrics, Logger } from '@sluice/runtime';
@@ -28,6 +28,12 @@ export interface IngestDeps {
   mapping: Mapping;
   metrics: IngestMetrics;
   logger: Logger;
+  /** Invalidates the changed rows in applications' row caches (SLUICE_CACHE_INVALIDATION). */
+  invalidator?: RowInvalidator;
+}
+
+export interface RowInvalidator {
+  invalidate(rows: ReadonlyArray<{ table: string; pk: string }>): Promise<void>;
 }
 
 export interface IngestSettings {
@@ -199,6 +205,15 @@ export class IngestRunner {
         : [];
     await this.deps.backup.commitBatch(plan.backupRows, progress, plan.resets);
     const backedUp = process.hrtime.bigint();
+    // After the buffer and the backup, before the source's commit: a replay invalidates again.
+    if (this.deps.invalidator && plan.entries.length > 0) {
+      await this.deps.invalidator.invalidate(
+        plan.entries.map((entry) => {
+          const { tableKey, pk } = splitField(entry.field);
+          return { table: tableKey, pk };
+        }),
+      );
+    }
     if (lastOffset > applied) this.applied.set(`${topic}:${partition}`, lastOffset);
 
     for (const [key, n] of plan.messages) {

@@ -3,6 +3,7 @@
 // → background tasks (backpressure, lag) → HTTP → running. On stop, the reverse.
 import { hostname } from 'node:os';
 import { BackupRepository, DeadLetterRepository } from '@sluice/backup';
+import { CacheInvalidator } from '@sluice/cache';
 import { esIndexDefaults, loadMapping, type SettingValues } from '@sluice/config';
 import type { ZkSession } from '@sluice/coord';
 import { redactText } from '@sluice/core';
@@ -45,8 +46,13 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
   const es = await openEs(settings, lifecycle);
   const schemas = new TableSchemas(es, esIndexDefaults(settings), await fieldCapabilities(es));
 
+  // The row cache of applications (shared/cache) lives in the buffer's Redis, under the cluster's prefix.
+  const invalidator = settings.cacheInvalidation
+    ? new CacheInvalidator(redis, { prefix: `${settings.redisPrefix}:${settings.cluster}` })
+    : undefined;
   const runner = new IngestRunner(
     {
+      ...(invalidator ? { invalidator } : {}),
       buffer,
       schemas,
       backup: new BackupRepository(pool),

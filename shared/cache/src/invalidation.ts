@@ -3,8 +3,9 @@
 //
 //   c = INCR clock;  for each row: SET <entry>:guard c PX <guard ttl>; DEL <entry>;  PUBLISH keys
 //
-// so the L2 entry is gone, the row's guard holds a value never used before (the clock does not
-// repeat), and every process's L1 hears which keys to drop. A load that read the row before the
+// so the L2 entry is gone, the row's guard holds a value never used before (the clock only grows,
+// and a new clock starts at the time in microseconds, so not even a Redis that lost its data reuses
+// a value a load in flight may have noted), and every process's L1 hears which keys to drop. A load that read the row before the
 // change compares the guard it saw with the guard now before it stores anything (cache.ts): it
 // differs, so the old row is not cached. Guards outlive the longest load (an hour by default).
 import type { Redis } from 'ioredis';
@@ -19,12 +20,20 @@ import {
 
 const INVALIDATE = `
 local c = redis.call('INCR', KEYS[1])
+if c < 1000000000000000 then
+  -- a new clock (first use, or a Redis that lost its data): start it at the time in microseconds,
+  -- above every value the clock of an earlier life of this Redis can have reached
+  local t = redis.call('TIME')
+  c = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  redis.call('SET', KEYS[1], string.format('%d', c))
+end
+local g = string.format('%d', c)
 for i = 3, #ARGV do
-  redis.call('SET', ARGV[i] .. ':guard', c, 'PX', ARGV[1])
+  redis.call('SET', ARGV[i] .. ':guard', g, 'PX', ARGV[1])
   redis.call('DEL', ARGV[i])
 end
 redis.call('PUBLISH', KEYS[2], ARGV[2])
-return c
+return g
 `;
 
 export interface InvalidationMessage {

@@ -332,6 +332,13 @@ export const SETTINGS = {
     'sluice',
     'Redis key prefix.',
   ),
+  cacheInvalidation: setting(
+    'SLUICE_CACHE_INVALIDATION',
+    'cache.invalidation',
+    flag,
+    false,
+    "Ingest invalidates every changed row in the row cache of applications (shared/cache, in the buffer's Redis under SLUICE_REDIS_PREFIX:SLUICE_CLUSTER) once the change is in the buffer and the backup.",
+  ),
   highWatermark: setting(
     'SLUICE_BUFFER_HIGH_WATERMARK',
     'buffer.high_watermark',
