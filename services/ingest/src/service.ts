@@ -65,13 +65,15 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
   );
 
   const onRebalance = () => runner.resetPartitionState();
+  // This replica's name: its stream consumer and its presence on the status page.
+  const ingestId = `${hostname()}-${process.pid}`;
   const sourceName = options.streams ? 'redis streams' : 'kafka';
   const source: ChangeSource = options.streams
     ? new RedisStreamSource({
         ...options.streams,
         redis: await openStreamRedis(settings, lifecycle, { name: 'ingest-streams', logger }),
         blocking: await openStreamRedis(settings, lifecycle, { name: 'ingest-streams-read', logger }),
-        consumer: `${hostname()}-${process.pid}`,
+        consumer: ingestId,
         logger,
         onRebalance,
       })
@@ -84,7 +86,6 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
 
   // What this replica holds and how far behind it is, for the status page (removed when it stops).
   const presence = ingestPresence(redis, settings);
-  const ingestId = `${hostname()}-${process.pid}`;
   lifecycle.onStop('presence', () => presence.remove(ingestId).catch(() => undefined));
   const periodic = new Periodic({ logger });
   lifecycle.onStop('background', () => periodic.stop());

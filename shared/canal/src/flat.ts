@@ -137,17 +137,15 @@ function flatMessageOf(
     if (!rowTypes) continue;
     const columns = type === 'DELETE' ? rowData.beforeColumns : rowData.afterColumns;
     const row: Values = {};
-    let size = 0;
     for (const column of columns) {
       if (!typed && column.isKey) pkNames.push(column.name);
       sqlType[column.name] = column.sqlType;
       mysqlType[column.name] = column.mysqlType;
       row[column.name] = column.isNull ? null : column.value;
-      size++;
       if (column.updated) updated.add(column.name);
     }
     typed = true;
-    if (size > 0) data.push(row);
+    if (columns.length > 0) data.push(row);
     if (type === 'UPDATE') {
       const before: Values = {};
       let changed = 0;

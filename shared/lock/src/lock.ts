@@ -90,13 +90,11 @@ export class LockService {
   private readonly redlock: Redlock;
   private readonly tokens: Redis;
   private readonly retryDelayMs: number;
-  private readonly driftFactor: number;
 
   constructor(clients: Redis | readonly Redis[], options: LockServiceOptions = {}) {
     const list = Array.isArray(clients) ? [...clients] : [clients as Redis];
     if (list.length === 0) throw new Error('LockService needs at least one Redis');
-    this.driftFactor = options.driftFactor ?? 0.01;
-    this.redlock = new Redlock(list, { retryCount: 0, driftFactor: this.driftFactor });
+    this.redlock = new Redlock(list, { retryCount: 0, driftFactor: options.driftFactor ?? 0.01 });
     this.redlock.on('error', () => undefined);
     this.tokens = list[0] as Redis;
     this.retryDelayMs = options.retryDelayMs ?? 100;
