@@ -81,15 +81,6 @@ function checkAndRepair(source: PipelineSource): void {
     assert.deepEqual([t?.rows, t?.docs, t?.missing, t?.stale, t?.extra], [ROWS, ROWS, 0, 0, 0]);
   });
 
-  test('check --cache is refused as a usage error until the cache exists, never passed as a clean check', async () => {
-    const result = await runSluice(
-      ['check', '--cache', '--table', `${pipeline.database}.items`],
-      pipeline.env,
-    );
-    assert.equal(result.code, 2, result.stderr);
-    assert.match(result.stderr, /--cache: Sluice has no query cache yet/);
-  });
-
   test('a check that cannot run exits 4, never 1 (which says "differences found")', async () => {
     const result = await runSluice(['check', '--table', `${pipeline.database}.no_such_table`], pipeline.env);
     assert.equal(result.code, 4, result.stderr);

@@ -145,6 +145,57 @@ test('a load that read the row before a change does not cache it after the inval
   assert.deepEqual(await racing.get(row('5')), { name: 'new' }, 'nor in the racing process’s L1');
 });
 
+test('a table invalidated as a whole (DDL, TRUNCATE): no entry of it from before is served, racing loads store nothing', async () => {
+  const db = database({ '21': 'one', '22': 'two' });
+  const other = { table: 'shop.orders', pk: '21' };
+  const cache = new RowCache({ redis: client(), layout, loader: (r) => db.load(r) });
+  const listener = new InvalidationListener(client(), layout);
+  listener.register(cache);
+  await listener.start();
+  await cache.get(row('21'));
+  await cache.get(other);
+  let readDone: () => void = () => undefined;
+  let resume: () => void = () => undefined;
+  const read = new Promise<void>((resolve) => (readDone = resolve));
+  const resumed = new Promise<void>((resolve) => (resume = resolve));
+  const guards: string[] = [];
+  const racing = new RowCache({
+    redis: client(),
+    layout,
+    loader: async (r, seen) => {
+      guards.push(seen.tableGuard);
+      const value = await db.load(r);
+      readDone();
+      await resumed;
+      return value;
+    },
+  });
+  const loading = racing.get(row('22'));
+  await read;
+  db.rows.set('21', 'ONE');
+  db.rows.set('22', 'TWO'); // e.g. ALTER TABLE … changed every row, without row events
+  await new CacheInvalidator(client(), layout).invalidateTables(['shop.items']);
+  resume();
+  assert.deepEqual(await loading, { name: 'two' });
+  await waitFor('the L1 to drop the table', () => (cache.localSize() === 1 ? true : undefined), {
+    timeoutMs: 2000,
+    intervalMs: 5,
+  });
+  const fresh = new RowCache({ redis: client(), layout, loader: (r) => db.load(r) });
+  assert.deepEqual(
+    await fresh.get(row('21')),
+    { name: 'ONE' },
+    'the L2 entry from before the DDL is not served',
+  );
+  assert.deepEqual(await fresh.get(row('22')), { name: 'TWO' }, 'the racing load stored nothing');
+  assert.deepEqual(await cache.get(row('21')), { name: 'ONE' });
+  assert.equal(db.reads, 5, 'the other table kept its entries');
+  await racing.get(row('23'));
+  assert.equal(guards.length, 2);
+  assert.notEqual(guards[1], guards[0], "a loader learns that the table's guard changed");
+  await listener.stop();
+});
+
 test('a broken subscription drops the whole L1 (invalidations may have been missed)', async () => {
   const db = database({ '9': 'nine' });
   const cache = new RowCache({ redis: client(), layout, loader: (r) => db.load(r) });

@@ -42,7 +42,7 @@ function runningPort(logFile: string, marker: string): number | undefined {
 }
 
 /** The long-running `sluice` commands. */
-export type ServiceCommand = 'ingest' | 'worker' | 'relay';
+export type ServiceCommand = 'ingest' | 'worker' | 'relay' | 'serve';
 
 /** How a service's process is started and signalled: by default `sluice` of this checkout. */
 export interface Launcher {

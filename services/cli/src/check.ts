@@ -3,12 +3,20 @@
 // rows changed meanwhile are not reported. Each run is stored (check_runs, check_tables,
 // check_differences) and `--last` shows the newest. Exit code 1: differences found.
 import { CheckReportRepository, type CheckRun } from '@sluice/backup';
-import { hasDifferences, runChecks, type TableCheckReport, tablesOf } from '@sluice/checker';
+import {
+  CACHE_TARGET,
+  checkCache,
+  hasDifferences,
+  runChecks,
+  type TableCheckReport,
+  tablesOf,
+} from '@sluice/checker';
 import { loadMapping, requiredSetting } from '@sluice/config';
 import { ConfigError } from '@sluice/core';
 import { CloseList } from '@sluice/wiring/closers';
 import { openEs } from '@sluice/wiring/elasticsearch';
 import { openMetadata, openSourceMysql } from '@sluice/wiring/mysql';
+import { cacheLayoutOf, openBufferRedis } from '@sluice/wiring/redis';
 import type { Command } from 'commander';
 import { printResult, settingsOf } from './context.ts';
 import { EXIT } from './exit.ts';
@@ -22,6 +30,7 @@ interface CheckOptions {
   last?: boolean;
   recheckAfter?: string;
   cache?: boolean;
+  sample: string;
 }
 
 function line(
@@ -29,7 +38,19 @@ function line(
 ): string {
   const state = hasDifferences(t) ? 'DIFF' : 'OK  ';
   const settled = t.settled > 0 ? `, ${t.settled} changed during the check` : '';
+  if (t.index.startsWith(CACHE_TARGET))
+    return `${state} ${t.table} → ${t.index}: ${t.docs} entries sampled, ${t.rows} of their rows exist, ${t.stale} stale, ${t.extra} extra${settled}`;
   return `${state} ${t.table} → ${t.index}: ${t.rows} rows, ${t.docs} docs, ${t.missing} missing, ${t.stale} stale, ${t.extra} extra${settled}`;
+}
+
+/** A table's line and up to `show` ids of each kind of difference. */
+function details(d: TableCheckReport, show: number): string {
+  return [
+    line(d),
+    ...(['missing', 'stale', 'extra'] as const)
+      .filter((kind) => d.ids[kind].length > 0)
+      .map((kind) => `     ${kind}: ${d.ids[kind].slice(0, show).join(', ')}${d[kind] > show ? ', …' : ''}`),
+  ].join('\n');
 }
 
 function renderRun(run: CheckRun): string {
@@ -47,12 +68,12 @@ export function registerCheckCommand(program: Command): void {
     .option('--recheck-after <ms>', 'second look at differences after this long (default: 2 windows + 1 s)')
     .option('--show <n>', 'ids to show per kind of difference', '5')
     .option('--json', 'machine-readable output')
-    .option('--cache', "compare the query cache's entries with MySQL too (comes with the cache)")
+    .option(
+      '--cache',
+      "compare a sample of the row cache's entries (sluice serve's, in Redis) with MySQL instead of the indices",
+    )
+    .option('--sample <n>', 'with --cache: entries to compare at most', '1000')
     .action(async (options: CheckOptions, command: Command) => {
-      // The hook for the cache (issue 13): its entries will be checked against MySQL as documents are.
-      // Until then the flag is refused as a usage error (exit 2), never mistaken for a clean check.
-      if (options.cache)
-        throw new ConfigError('--cache', 'Sluice has no query cache yet, so there is nothing to compare');
       const settings = settingsOf(command);
       const opened = new CloseList();
       try {
@@ -65,17 +86,45 @@ export function registerCheckCommand(program: Command): void {
           return;
         }
         requiredSetting(settings, 'sourceMysqlUrl', 'check');
-        if (!options.database && !options.table) throw new Error('check needs --database, --table or --last');
+        if (!options.database && !options.table && !options.cache)
+          throw new Error('check needs --database, --table, --cache or --last');
         const source = (await openSourceMysql(settings, opened)) as NonNullable<
           Awaited<ReturnType<typeof openSourceMysql>>
         >;
-        const es = await openEs(settings, opened);
         const mapping = loadMapping(settings.mappingFile, settings.esIndexPrefix);
         const tables = [...(options.table ?? [])];
         for (const database of options.database ?? []) tables.push(...(await tablesOf(source, database)));
         const recheckAfterMs = options.recheckAfter
           ? Number(options.recheckAfter)
           : 2 * settings.windowMs + 1000;
+        if (options.cache) {
+          const sample = Number(options.sample);
+          if (!Number.isInteger(sample) || sample < 1)
+            throw new ConfigError('--sample', 'must be a whole number ≥ 1');
+          const redis = await openBufferRedis(settings, opened, { name: 'check' });
+          const { reports: done, skipped } = await checkCache(
+            { db: source, redis, mapping, layout: cacheLayoutOf(settings) },
+            { ...(options.database || options.table ? { tables } : {}), sample, recheckAfterMs },
+          );
+          const runId = await reports.startRun('cli');
+          if (runId !== undefined) {
+            for (const report of done) await reports.addTable(runId, report);
+            await reports.finishRun(runId);
+          }
+          printResult(!!options.json, { runId, tables: done, skipped }, () =>
+            [
+              ...(done.length === 0
+                ? ['the sample holds no cache entries']
+                : done.map((d) => details(d, Number(options.show)))),
+              ...skipped.map(
+                (t) => `SKIP ${t}: not indexed by the mapping (its entries are not in Sluice's form)`,
+              ),
+            ].join('\n'),
+          );
+          if (done.some(hasDifferences)) process.exitCode = EXIT.negative;
+          return;
+        }
+        const es = await openEs(settings, opened);
         const { runId, tables: done } = await runChecks(
           { db: source, es, mapping, reports },
           tables,
@@ -89,21 +138,8 @@ export function registerCheckCommand(program: Command): void {
             },
           },
         );
-        const show = Number(options.show);
         printResult(!!options.json, { runId, tables: done }, () =>
-          done
-            .map((d) =>
-              [
-                line(d),
-                ...(['missing', 'stale', 'extra'] as const)
-                  .filter((kind) => d.ids[kind].length > 0)
-                  .map(
-                    (kind) =>
-                      `     ${kind}: ${d.ids[kind].slice(0, show).join(', ')}${d[kind] > show ? ', …' : ''}`,
-                  ),
-              ].join('\n'),
-            )
-            .join('\n'),
+          done.map((d) => details(d, Number(options.show))).join('\n'),
         );
         if (done.some(hasDifferences)) process.exitCode = EXIT.negative;
       } finally {

@@ -11,6 +11,8 @@ export type Register = (program: Command) => void;
 export const COMMANDS: Record<string, () => Promise<Register>> = {
   ingest: async () => (await import('./services.ts')).registerServiceCommands,
   worker: async () => (await import('./services.ts')).registerServiceCommands,
+  relay: async () => (await import('./services.ts')).registerServiceCommands,
+  serve: async () => (await import('./services.ts')).registerServiceCommands,
   recover: async () => (await import('./recover.ts')).registerRecoverCommand,
   dlq: async () => (await import('./dlq.ts')).registerDlqCommands,
   config: async () => (await import('./config-command.ts')).registerConfigCommand,

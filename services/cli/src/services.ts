@@ -1,4 +1,4 @@
-// Long-running services: `sluice ingest`, `sluice worker`, `sluice relay`. The CLI does not import the services'
+// Long-running services: `sluice ingest`, `sluice worker`, `sluice relay`, `sluice serve`. The CLI does not import the services'
 // code: each service package exports its entry (`@sluice/<service>/start`, one function) and the
 // command loads it when it runs, so an operator command never loads a service and no service
 // depends on another.
@@ -15,6 +15,7 @@ const ENTRIES = {
   ingest: { module: '@sluice/ingest/start', start: 'startIngest' },
   worker: { module: '@sluice/worker/start', start: 'startWorker' },
   relay: { module: '@sluice/relay/start', start: 'startRelay' },
+  serve: { module: '@sluice/serve/start', start: 'startServe' },
 } as const;
 
 async function loadStart(name: keyof typeof ENTRIES): Promise<Start> {
@@ -59,4 +60,11 @@ export function registerServiceCommands(program: Command): void {
       "read a Canal destination over Canal's TCP protocol into the Redis Streams (SLUICE_SOURCE=redis-stream)",
     )
     .action((_options, command: Command) => run('relay', command));
+
+  program
+    .command('serve')
+    .description(
+      'answer GET /rows/<db>/<table>/<id> through the row cache and the source MySQL (invalidated by ingest with SLUICE_CACHE_INVALIDATION)',
+    )
+    .action((_options, command: Command) => run('serve', command));
 }

@@ -123,6 +123,14 @@ function harness(knobs: Knobs = {}) {
       mapping: knobs.mapping ?? new Mapping({}),
       metrics,
       logger: createLogger('test', 'silent'),
+      invalidator: {
+        async invalidate(rows) {
+          events.push(`invalidate ${rows.map((r) => `${r.table}:${r.pk}`).join(',')}`);
+        },
+        async invalidateTables(tables) {
+          events.push(`invalidateTables ${tables.join(',')}`);
+        },
+      },
     },
     {
       skipDatabases: ['sluice_meta'],
@@ -140,7 +148,7 @@ function harness(knobs: Knobs = {}) {
   return { runner, events, upserts, letters, commits, applied, counted };
 }
 
-test('a batch is written schemas first, then the buffer, then dead letters, then the backup rows with the applied offset', async () => {
+test('a batch is written schemas first, then the buffer, then dead letters, then the backup rows with the applied offset, then the caches invalidated', async () => {
   const h = harness();
   const result = await h.runner.process(
     batch(
@@ -156,6 +164,7 @@ test('a batch is written schemas first, then the buffer, then dead letters, then
     'upsert 2',
     'deadLetters -',
     'commit 2 rows, progress 12',
+    'invalidate shop.items:1,shop.items:2',
   ]);
   assert.deepEqual(result, { messages: 3, buffered: 2, refused: 0, replayed: 0, deadLettered: 0 });
   const [entries] = h.upserts;
@@ -319,6 +328,31 @@ test('TRUNCATE goes to the backup commit with the batch when resets are applied'
     h.commits[0]?.progress.map((p) => p.offset),
     [1],
   );
+});
+
+test("the row caches are invalidated after the backup commit: a batch's rows, and whole tables on DDL", async () => {
+  const h = harness();
+  const alter = canal({ isDdl: true, type: 'ALTER', sql: 'ALTER TABLE items ADD c INT', data: null });
+  await h.runner.process(
+    batch(
+      [
+        1,
+        canal({
+          data: [
+            { id: '1', name: 'a' },
+            { id: '2', name: 'b' },
+          ],
+        }),
+      ],
+      [2, alter],
+    ),
+  );
+  const after = h.events.slice(h.events.findIndex((e) => e.startsWith('commit')));
+  assert.deepEqual(after.slice(0, 3), [
+    'commit 2 rows, progress 2',
+    'invalidate shop.items:1,shop.items:2',
+    'invalidateTables shop.items',
+  ]);
 });
 
 test('text Canal could not decode is dead-lettered once per column and process, and again if its batch failed', async () => {

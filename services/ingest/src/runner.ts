@@ -34,6 +34,8 @@ export interface IngestDeps {
 
 export interface RowInvalidator {
   invalidate(rows: ReadonlyArray<{ table: string; pk: string }>): Promise<void>;
+  /** Every row of these tables (a DDL statement changed them without row events). */
+  invalidateTables(tables: readonly string[]): Promise<void>;
 }
 
 export interface IngestSettings {
@@ -214,6 +216,9 @@ export class IngestRunner {
         }),
       );
     }
+    // ALTER, TRUNCATE, DROP, RENAME…: whatever the mapping does with it, the table's rows changed.
+    const altered = plan.ddl.map((d) => d.table).filter((table) => !table.endsWith('.'));
+    if (this.deps.invalidator && altered.length > 0) await this.deps.invalidator.invalidateTables(altered);
     if (lastOffset > applied) this.applied.set(`${topic}:${partition}`, lastOffset);
 
     for (const [key, n] of plan.messages) {

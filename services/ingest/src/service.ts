@@ -20,7 +20,15 @@ import {
 import { fieldCapabilities, TableSchemas } from '@sluice/sink';
 import { type ChangeSource, KafkaSource, type KafkaSourceOptions, RedisStreamSource } from '@sluice/source';
 import { collectClusterStatus, statusPageRoutes } from '@sluice/status';
-import { bufferOn, openBufferRedis, openEs, openMetadata, openStreamRedis, zkSession } from '@sluice/wiring';
+import {
+  bufferOn,
+  cacheLayoutOf,
+  openBufferRedis,
+  openEs,
+  openMetadata,
+  openStreamRedis,
+  zkSession,
+} from '@sluice/wiring';
 import { clusterSources, ingestPresence, PRESENCE_INTERVAL_MS } from '@sluice/wiring/status';
 import { watermarkAction } from './backpressure.ts';
 import { compileIngestOptions } from './options.ts';
@@ -48,7 +56,7 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
 
   // The row cache of applications (shared/cache) lives in the buffer's Redis, under the cluster's prefix.
   const invalidator = settings.cacheInvalidation
-    ? new CacheInvalidator(redis, { prefix: `${settings.redisPrefix}:${settings.cluster}` })
+    ? new CacheInvalidator(redis, cacheLayoutOf(settings))
     : undefined;
   const runner = new IngestRunner(
     {

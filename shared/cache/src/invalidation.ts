@@ -8,6 +8,8 @@
 // a value a load in flight may have noted), and every process's L1 hears which keys to drop. A load that read the row before the
 // change compares the guard it saw with the guard now before it stores anything (cache.ts): it
 // differs, so the old row is not cached. Guards outlive the longest load (an hour by default).
+// A table invalidated as a whole (`invalidateTables`: DDL, TRUNCATE) gets a new clock value in its
+// table guard; L2 entries loaded under another table guard are not served, and L1s drop its entries.
 import type { Redis } from 'ioredis';
 import {
   type CacheLayout,
@@ -16,18 +18,23 @@ import {
   DEFAULT_TENANT,
   invalidationChannel,
   type RowRef,
+  tableGuardKey,
 } from './keys.ts';
 
-const INVALIDATE = `
+// A new clock (first use, or a Redis that lost its data) starts at the time in microseconds, above
+// every value the clock of an earlier life of this Redis can have reached.
+const NEXT_CLOCK = `
 local c = redis.call('INCR', KEYS[1])
 if c < 1000000000000000 then
-  -- a new clock (first use, or a Redis that lost its data): start it at the time in microseconds,
-  -- above every value the clock of an earlier life of this Redis can have reached
   local t = redis.call('TIME')
   c = tonumber(t[1]) * 1000000 + tonumber(t[2])
   redis.call('SET', KEYS[1], string.format('%d', c))
 end
 local g = string.format('%d', c)
+`;
+
+/** ARGV: guard TTL, message, then entry keys (each one's guard is the key + ":guard"). */
+const INVALIDATE_ROWS = `${NEXT_CLOCK}
 for i = 3, #ARGV do
   redis.call('SET', ARGV[i] .. ':guard', g, 'PX', ARGV[1])
   redis.call('DEL', ARGV[i])
@@ -36,11 +43,26 @@ redis.call('PUBLISH', KEYS[2], ARGV[2])
 return g
 `;
 
+/** ARGV: guard TTL, message, then table guard keys. */
+const INVALIDATE_TABLES = `${NEXT_CLOCK}
+for i = 3, #ARGV do
+  redis.call('SET', ARGV[i], g, 'PX', ARGV[1])
+end
+redis.call('PUBLISH', KEYS[2], ARGV[2])
+return g
+`;
+
 export interface InvalidationMessage {
   keys: string[];
+  /** Tables invalidated as a whole (of `tenant`). */
+  tables?: string[];
+  tenant?: string;
   /** When the writer invalidated them (ms since the epoch), for the delay metric. */
   at: number;
 }
+
+/** How long guards live by default: the longest a load may take, and the longest an L2 entry may live. */
+export const GUARD_TTL_MS = 3_600_000;
 
 export class CacheInvalidator {
   private readonly redis: Redis;
@@ -51,7 +73,7 @@ export class CacheInvalidator {
   constructor(redis: Redis, layout: CacheLayout, options: { guardTtlMs?: number; chunk?: number } = {}) {
     this.redis = redis;
     this.layout = layout;
-    this.guardTtlMs = options.guardTtlMs ?? 3_600_000;
+    this.guardTtlMs = options.guardTtlMs ?? GUARD_TTL_MS;
     this.chunk = options.chunk ?? 1000;
   }
 
@@ -62,7 +84,7 @@ export class CacheInvalidator {
       const part = keys.slice(i, i + this.chunk);
       const message: InvalidationMessage = { keys: part, at: Date.now() };
       await this.redis.eval(
-        INVALIDATE,
+        INVALIDATE_ROWS,
         2,
         clockKey(this.layout),
         invalidationChannel(this.layout),
@@ -72,6 +94,32 @@ export class CacheInvalidator {
       );
     }
   }
+
+  /**
+   * Invalidates every row of these tables at once (a DDL or TRUNCATE changed rows without row
+   * events). The table guards outlive every L2 entry (their TTL is the guard TTL, at least the L2's).
+   */
+  async invalidateTables(tables: readonly string[], tenant = DEFAULT_TENANT): Promise<void> {
+    const unique = [...new Set(tables)];
+    if (unique.length === 0) return;
+    const message: InvalidationMessage = { keys: [], tables: unique, tenant, at: Date.now() };
+    await this.redis.eval(
+      INVALIDATE_TABLES,
+      2,
+      clockKey(this.layout),
+      invalidationChannel(this.layout),
+      String(this.guardTtlMs),
+      JSON.stringify(message),
+      ...unique.map((table) => tableGuardKey(this.layout, tenant, table)),
+    );
+  }
+}
+
+/** What the listener hands each message to: a RowCache, or anything that keeps rows. */
+export interface InvalidationTarget {
+  drop(keys: readonly string[], at: number): void;
+  dropTables?(tables: readonly string[], tenant: string, at: number): void;
+  gap(): void;
 }
 
 /**
@@ -82,7 +130,7 @@ export class CacheInvalidator {
 export class InvalidationListener {
   private readonly subscriber: Redis;
   private readonly channel: string;
-  private readonly targets = new Set<{ drop(keys: readonly string[], at: number): void; gap(): void }>();
+  private readonly targets = new Set<InvalidationTarget>();
   private subscribedOnce = false;
 
   constructor(subscriber: Redis, layout: CacheLayout) {
@@ -97,7 +145,10 @@ export class InvalidationListener {
         for (const target of this.targets) target.gap(); // unreadable: assume the worst
         return;
       }
-      for (const target of this.targets) target.drop(message.keys, message.at);
+      for (const target of this.targets) {
+        if (message.keys.length > 0) target.drop(message.keys, message.at);
+        if (message.tables) target.dropTables?.(message.tables, message.tenant ?? DEFAULT_TENANT, message.at);
+      }
     });
     // ioredis re-subscribes by itself after a reconnect; whatever was published meanwhile is lost
     subscriber.on('ready', () => {
@@ -110,7 +161,7 @@ export class InvalidationListener {
     this.subscribedOnce = true;
   }
 
-  register(target: { drop(keys: readonly string[], at: number): void; gap(): void }): () => void {
+  register(target: InvalidationTarget): () => void {
     this.targets.add(target);
     return () => this.targets.delete(target);
   }

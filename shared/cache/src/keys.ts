@@ -3,6 +3,9 @@
 //
 //   <prefix>:cache:<tenant>:<db.table>:<pk>          the cached row (JSON: the row, or null = no row)
 //   <prefix>:cache:<tenant>:<db.table>:<pk>:guard    the clock value of the row's last invalidation
+//   <prefix>:cache:<tenant>:<db.table>:@table        the clock value of the table's last invalidation
+//                                                    (DDL, TRUNCATE: every row of it at once; "@"
+//                                                    never appears in an encoded pk)
 //   <prefix>:cache:clock                             the invalidation clock (INCR: never repeats)
 //   <prefix>:cache:invalidations                     the pub/sub channel of invalidated keys
 export interface CacheLayout {
@@ -27,10 +30,33 @@ export function guardKey(entryKey: string): string {
   return `${entryKey}:guard`;
 }
 
+/** The table's guard: an entry loaded before the table's last invalidation is not served. */
+export function tableGuardKey(layout: CacheLayout, tenant: string, table: string): string {
+  return `${layout.prefix}:cache:${tenant}:${table}:@table`;
+}
+
+/** What every entry key of a table starts with (to drop a table's entries from L1). */
+export function tableEntryPrefix(layout: CacheLayout, tenant: string, table: string): string {
+  return `${layout.prefix}:cache:${tenant}:${table}:`;
+}
+
 export function clockKey(layout: CacheLayout): string {
   return `${layout.prefix}:cache:clock`;
 }
 
 export function invalidationChannel(layout: CacheLayout): string {
   return `${layout.prefix}:cache:invalidations`;
+}
+
+/** An entry key back to its tenant and row; undefined for the cache's other keys (guards, clock). */
+export function parseCacheKey(layout: CacheLayout, key: string): { tenant: string; row: RowRef } | undefined {
+  const head = `${layout.prefix}:cache:`;
+  if (!key.startsWith(head)) return undefined;
+  const rest = key.slice(head.length);
+  const first = rest.indexOf(':');
+  const last = rest.lastIndexOf(':');
+  if (first <= 0 || last <= first + 1 || last === rest.length - 1) return undefined;
+  const pk = rest.slice(last + 1);
+  if (pk === 'guard' || pk.startsWith('@')) return undefined;
+  return { tenant: rest.slice(0, first), row: { table: rest.slice(first + 1, last), pk } };
 }

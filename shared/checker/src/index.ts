@@ -1,3 +1,4 @@
+export * from './cache-check.ts';
 export * from './check.ts';
 export * from './compare.ts';
 export * from './es-target.ts';

@@ -120,7 +120,7 @@ export const SETTINGS = {
     'http.port',
     int(0, 65535).optional(),
     undefined,
-    'Port of /metrics and /health (0 = any free port). Default: ingest 9401, worker 9402.',
+    'Port of /metrics and /health (0 = any free port). Default: ingest 9401, worker 9402, relay 9403, serve 9404.',
   ),
 
   sourceKind: setting(
@@ -338,6 +338,34 @@ export const SETTINGS = {
     flag,
     false,
     "Ingest invalidates every changed row in the row cache of applications (shared/cache, in the buffer's Redis under SLUICE_REDIS_PREFIX:SLUICE_CLUSTER) once the change is in the buffer and the backup.",
+  ),
+  cacheL1Max: setting(
+    'SLUICE_CACHE_L1_MAX',
+    'cache.l1_max',
+    int(1),
+    1000,
+    'sluice serve: rows kept in the row cache of the process (L1).',
+  ),
+  cacheL1TtlMs: setting(
+    'SLUICE_CACHE_L1_TTL_MS',
+    'cache.l1_ttl_ms',
+    int(1),
+    300_000,
+    'sluice serve: how long a row stays in L1 (the worst-case staleness when invalidations stop arriving without a break in the subscription).',
+  ),
+  cacheL2TtlMs: setting(
+    'SLUICE_CACHE_L2_TTL_MS',
+    'cache.l2_ttl_ms',
+    int(1, 3_600_000),
+    1_800_000,
+    "sluice serve: how long a row stays in Redis (L2); at most an hour, the lifetime of the invalidations' guards.",
+  ),
+  cacheNegativeTtlMs: setting(
+    'SLUICE_CACHE_NEGATIVE_TTL_MS',
+    'cache.negative_ttl_ms',
+    int(1, 3_600_000),
+    60_000,
+    'sluice serve: how long "no such row" is cached (both levels).',
   ),
   highWatermark: setting(
     'SLUICE_BUFFER_HIGH_WATERMARK',

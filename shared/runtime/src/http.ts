@@ -30,6 +30,14 @@ function authorized(req: IncomingMessage, token: string): boolean {
 /** Further GET routes by path (the status page), each answering with a body and its type. */
 export type HttpPages = Record<string, () => Promise<{ contentType: string; body: string }>>;
 
+/** GET routes by path prefix (`/rows/`), each answering the whole path with a status and a body. */
+export type HttpRoutes = Record<
+  string,
+  (
+    path: string,
+  ) => Promise<{ status: number; contentType: string; body: string; headers?: Record<string, string> }>
+>;
+
 export interface HttpEndpoint {
   server: Server;
   port: number;
@@ -43,7 +51,9 @@ export async function startHttp(
   health: HealthSource,
   admin?: AdminActions,
   pages: HttpPages = {},
+  routes: HttpRoutes = {},
 ): Promise<HttpEndpoint> {
+  const prefixes = Object.keys(routes);
   const server = createServer(async (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const json = (status: number, body: unknown) =>
@@ -72,6 +82,12 @@ export async function startHttp(
       } else if (Object.hasOwn(pages, path)) {
         const page = await (pages[path] as HttpPages[string])();
         res.writeHead(200, { 'content-type': page.contentType, 'cache-control': 'no-store' }).end(page.body);
+      } else if (prefixes.some((prefix) => path.startsWith(prefix))) {
+        const prefix = prefixes.find((p) => path.startsWith(p)) as string;
+        const answer = await (routes[prefix] as HttpRoutes[string])(path);
+        res
+          .writeHead(answer.status, { 'content-type': answer.contentType, ...answer.headers })
+          .end(req.method === 'HEAD' ? undefined : answer.body);
       } else if (path === '/status') {
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(await health.status()));
       } else {

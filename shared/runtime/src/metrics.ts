@@ -40,6 +40,16 @@ export const METRIC = {
   relayDelay: 'sluice_relay_binlog_delay_seconds',
   relayUnacknowledged: 'sluice_relay_unacknowledged_entries',
   relayTrimmed: 'sluice_relay_trimmed_entries_total',
+  cacheHits: 'sluice_cache_hits_total',
+  cacheMisses: 'sluice_cache_misses_total',
+  cacheLoads: 'sluice_cache_loads_total',
+  cacheLoadSeconds: 'sluice_cache_load_duration_seconds',
+  cacheInvalidated: 'sluice_cache_invalidated_keys_total',
+  cacheInvalidationDelay: 'sluice_cache_invalidation_delay_seconds',
+  cacheGaps: 'sluice_cache_gaps_total',
+  cacheEntries: 'sluice_cache_l1_entries',
+  serveRequests: 'sluice_serve_requests_total',
+  serveSeconds: 'sluice_serve_request_duration_seconds',
 } as const;
 
 export function createRegistry(service: string): Registry {
@@ -128,6 +138,62 @@ export function relayMetrics(registry: Registry) {
 }
 
 /** Metrics of the ingest path. */
+/** The row cache (shared/cache) of a process: what `sluice serve` exports, and any application may. */
+export function cacheMetrics(registry: Registry) {
+  return {
+    hits: counter(
+      registry,
+      METRIC.cacheHits,
+      'Gets answered by a level (l1, l2); negative: a cached "no row"',
+      ['level', 'negative'] as const,
+    ),
+    misses: counter(registry, METRIC.cacheMisses, 'Gets found in neither level (a load follows)'),
+    loads: counter(
+      registry,
+      METRIC.cacheLoads,
+      'Loads from the database by outcome: stored; not_stored (the row changed during the load, so what it read is not cached); error',
+      ['outcome'] as const,
+    ),
+    loadSeconds: new Histogram({
+      name: METRIC.cacheLoadSeconds,
+      help: 'Time of a load from the database, and its store into L2',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+    invalidated: counter(registry, METRIC.cacheInvalidated, 'Entries dropped from L1 by invalidations'),
+    invalidationDelay: new Histogram({
+      name: METRIC.cacheInvalidationDelay,
+      help: 'Time from an invalidation made (by ingest, after the change is in the buffer and the backup) to its arrival in this process',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+      registers: [registry],
+    }),
+    gaps: counter(
+      registry,
+      METRIC.cacheGaps,
+      'Times the whole L1 was dropped because the invalidation subscription broke (invalidations may have been missed)',
+    ),
+    entries: gauge(registry, METRIC.cacheEntries, 'Rows in L1'),
+  };
+}
+
+export function serveMetrics(registry: Registry) {
+  return {
+    requests: counter(
+      registry,
+      METRIC.serveRequests,
+      'Row requests by HTTP status and where the answer came from',
+      ['status', 'source'] as const,
+    ),
+    seconds: new Histogram({
+      name: METRIC.serveSeconds,
+      help: 'Time to answer a row request, by where the answer came from (l1, l2, loader)',
+      labelNames: ['source'] as const,
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+      registers: [registry],
+    }),
+  };
+}
+
 export function ingestMetrics(registry: Registry) {
   return {
     messages: counter(registry, METRIC.ingestMessages, 'Canal messages consumed, by table and type', [

@@ -63,3 +63,11 @@ export async function openStreamRedis(
 export function streamRedisUrl(settings: SettingValues): string {
   return settings.streamRedisUrl ?? settings.redisUrl;
 }
+
+/**
+ * Where the row caches of applications live (shared/cache's layout): in the buffer's Redis, under
+ * the cluster's prefix. Ingest invalidates there; `sluice serve` and `sluice check --cache` read there.
+ */
+export function cacheLayoutOf(settings: SettingValues): { prefix: string } {
+  return { prefix: `${settings.redisPrefix}:${settings.cluster}` };
+}

@@ -1,0 +1,3 @@
+export * from './options.ts';
+export * from './rows.ts';
+export * from './service.ts';
