@@ -149,6 +149,11 @@ export class RowCache<V> {
       this.events.load?.((performance.now() - started) / 1000, 'error');
       throw error;
     }
+    if (flight.invalidated) {
+      // an invalidation of the key (or a broken subscription) came during the load: store nothing
+      this.events.load?.((performance.now() - started) / 1000, 'not_stored');
+      return { value, from: 'loader' };
+    }
     const held: Held<V> = { value, table: table ?? '' };
     const ttl = value === null ? negativeTtlMs : l2TtlMs;
     const kept = Number(
