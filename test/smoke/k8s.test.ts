@@ -12,6 +12,7 @@ import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.co
 import { loadSettings, SETTINGS } from '@sluice/config';
 import { Mapping } from '@sluice/core';
 import { METRIC } from '@sluice/runtime';
+import { compileServeOptions } from '@sluice/serve';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
@@ -329,12 +330,13 @@ test('the dev and prod overlays patch objects and fields that exist, and stay va
   assert.deepEqual(replicas('prod'), { 'sluice-ingest': 3, 'sluice-worker': 4 });
 });
 
-test('the overlays are dev, prod and without-kafka', () => {
-  assert.deepEqual(readdirSync(join(DIR, 'overlays')).sort(), ['dev', 'prod', 'without-kafka']);
+test('the overlays are dev, prod, with-cache and without-kafka', () => {
+  assert.deepEqual(readdirSync(join(DIR, 'overlays')).sort(), ['dev', 'prod', 'with-cache', 'without-kafka']);
 });
 
-test('the overlay without Kafka: a valid, hardened relay Deployment with its budget, and settings that load for the Redis Stream path', () => {
-  const dir = `${DIR}/overlays/without-kafka`;
+/** An overlay that adds objects: its files parsed, its resources and patches present, its objects valid. */
+function readOverlay(name: string): Map<string, Doc[]> {
+  const dir = `${DIR}/overlays/${name}`;
   const overlay = new Map<string, Doc[]>();
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
     overlay.set(
@@ -349,26 +351,32 @@ test('the overlay without Kafka: a valid, hardened relay Deployment with its bud
     resources: string[];
     patches: Array<{ path: string }>;
   };
-  for (const resource of kustomization.resources.filter((r) => r !== '../..'))
+  for (const resource of kustomization.resources.filter((r) => r !== '../..')) {
     assert.ok(overlay.has(resource), `${resource} exists`);
-  for (const patch of kustomization.patches) assert.ok(overlay.has(patch.path), `${patch.path} exists`);
-  const docs = overlay.get('relay.yaml') ?? [];
-  for (const doc of docs) {
-    const Model = MODELS[`${doc.apiVersion}/${doc.kind}`];
-    assert.ok(Model, `no schema for ${doc.apiVersion}/${doc.kind}`);
-    assert.doesNotThrow(() => new Model(doc as never).validate(), `${doc.kind} ${doc.metadata.name}`);
+    for (const doc of overlay.get(resource) ?? []) {
+      const Model = MODELS[`${doc.apiVersion}/${doc.kind}`];
+      assert.ok(Model, `no schema for ${doc.apiVersion}/${doc.kind}`);
+      assert.doesNotThrow(() => new Model(doc as never).validate(), `${doc.kind} ${doc.metadata.name}`);
+    }
   }
-  const [relay] = deploymentsIn(docs);
-  assert.equal(relay?.metadata.name, 'sluice-relay');
-  assert.ok((relay?.spec.replicas ?? 0) >= 2, 'a standby beside the active relay');
-  const pod = relay?.spec.template.spec;
-  const container = pod?.containers[0] as unknown as {
-    args: string[];
-    env: Array<{ name: string; value: string }>;
-    readinessProbe: { httpGet: { path: string } };
-    securityContext: { readOnlyRootFilesystem: boolean; allowPrivilegeEscalation: boolean };
-  };
-  assert.deepEqual(container.args, ['relay']);
+  for (const patch of kustomization.patches) assert.ok(overlay.has(patch.path), `${patch.path} exists`);
+  return overlay;
+}
+
+type Container = {
+  args: string[];
+  env: Array<{ name: string; value: string }>;
+  readinessProbe: { httpGet: { path: string } };
+  securityContext: { readOnlyRootFilesystem: boolean; allowPrivilegeEscalation: boolean };
+};
+
+/** The overlay's Deployment of a role: hardened, ready by /health/ready, with a budget; its container. */
+function hardenedDeployment(docs: Doc[], name: string, role: string) {
+  const deployment = deploymentsIn(docs).find((d) => d.metadata.name === name);
+  assert.ok(deployment, `${name} exists`);
+  const pod = deployment.spec.template.spec;
+  const container = pod?.containers[0] as unknown as Container;
+  assert.deepEqual(container.args, [role]);
   assert.equal(container.readinessProbe.httpGet.path, '/health/ready');
   assert.deepEqual(
     [container.securityContext.readOnlyRootFilesystem, container.securityContext.allowPrivilegeEscalation],
@@ -378,10 +386,17 @@ test('the overlay without Kafka: a valid, hardened relay Deployment with its bud
   const budget = docs.find((d) => d.kind === 'PodDisruptionBudget') as unknown as {
     spec: { selector: { matchLabels: Record<string, string> } };
   };
-  assert.ok(budget && selects(budget.spec.selector.matchLabels, relay?.spec.template.metadata.labels ?? {}));
+  assert.ok(
+    budget && selects(budget.spec.selector.matchLabels, deployment.spec.template.metadata.labels ?? {}),
+  );
+  return { deployment, container };
+}
 
-  // The base settings with the overlay's merged in, and the relay's own env, load as the relay and
-  // ingest would load them (the example Secret's values as the mounted files).
+/**
+ * The base settings with the overlay's merged in, and a container's own env, loaded as the service
+ * would load them (the example Secret's values as the mounted files).
+ */
+function overlaySettings(overlay: Map<string, Doc[]>, container: Container) {
   const patch = (overlay.get('settings.yaml')?.[0] as unknown as Data | undefined)?.data ?? {};
   const data = { ...configMap('sluice-settings').data, ...patch };
   const secret = byKind<{ stringData: Record<string, string> }>('Secret')[0] ?? { stringData: {} };
@@ -398,9 +413,38 @@ test('the overlay without Kafka: a valid, hardened relay Deployment with its bud
       env[key] = join(files, name);
     } else env[key] = value;
   }
-  const loaded = loadSettings({ env: { ...env, SLUICE_MAPPING_FILE: '' } });
+  return loadSettings({ env: { ...env, SLUICE_MAPPING_FILE: '' } });
+}
+
+test('the overlay without Kafka: a valid, hardened relay Deployment with its budget, and settings that load for the Redis Stream path', () => {
+  const overlay = readOverlay('without-kafka');
+  const docs = overlay.get('relay.yaml') ?? [];
+  const { deployment, container } = hardenedDeployment(docs, 'sluice-relay', 'relay');
+  assert.ok((deployment.spec.replicas ?? 0) >= 2, 'a standby beside the active relay');
+  const loaded = overlaySettings(overlay, container);
   assert.equal(loaded.sourceKind, 'redis-stream');
   assert.match(loaded.streamRedisUrl ?? '', /^redis:/);
   assert.equal(loaded.canalPassword, 'CHANGE-ME');
   assert.match(loaded.canalAddress ?? '', /:11111$/);
+});
+
+test('the overlay with the row cache: a valid, hardened serve Deployment, its Service and reader policy, ingest invalidating', () => {
+  const overlay = readOverlay('with-cache');
+  const docs = overlay.get('serve.yaml') ?? [];
+  const { deployment, container } = hardenedDeployment(docs, 'sluice-serve', 'serve');
+  const labels = deployment.spec.template.metadata.labels ?? {};
+  const service = docs.find((d) => d.kind === 'Service') as unknown as {
+    spec: { selector: Record<string, string>; ports: Array<{ port: number }> };
+  };
+  assert.ok(selects(service.spec.selector, labels), 'the Service selects the serve pods');
+  const policy = docs.find((d) => d.kind === 'NetworkPolicy') as unknown as {
+    spec: { podSelector: { matchLabels: Record<string, string> } };
+  };
+  assert.ok(selects(policy.spec.podSelector.matchLabels, labels), 'the reader policy selects the serve pods');
+  const loaded = overlaySettings(overlay, container);
+  assert.equal(loaded.cacheInvalidation, true, 'ingest invalidates (the settings are every pod’s)');
+  const options = compileServeOptions(loaded);
+  assert.match(options.sourceMysqlUrl, /^mysql:/);
+  assert.equal(options.http.port, service.spec.ports[0]?.port);
+  assert.ok(options.cache.l2TtlMs <= 3_600_000);
 });
