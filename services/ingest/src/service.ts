@@ -15,6 +15,7 @@ import {
   type Logger,
   Periodic,
   SLUICE_VERSION,
+  serviceHealth,
   startHttp,
 } from '@sluice/runtime';
 import { fieldCapabilities, TableSchemas } from '@sluice/sink';
@@ -211,16 +212,11 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
     options.http.host,
     options.http.port,
     registry,
-    {
-      live: () => lifecycle.state !== 'failed',
-      ready: () => {
-        const reasons: string[] = [];
-        if (lifecycle.state !== 'running') reasons.push(`state ${lifecycle.state}`);
-        if (!source.hasJoined()) reasons.push('not yet in the consumer group');
-        reasons.push(...probes.reasons());
-        return { ready: reasons.length === 0, reasons };
-      },
-      status: () => ({
+    serviceHealth(
+      lifecycle,
+      probes,
+      () => (source.hasJoined() ? [] : ['not yet in the consumer group']),
+      () => ({
         service: 'ingest',
         state: lifecycle.state,
         paused: source.isPaused(),
@@ -232,7 +228,7 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
           ? { streams: options.streams.layout.partitions, group: options.streams.group }
           : { topics: options.kafka.topics, group: options.kafka.groupId }),
       }),
-    },
+    ),
     {
       token: options.http.adminToken,
       actions: {

@@ -11,6 +11,7 @@ import {
   type Logger,
   Periodic,
   relayMetrics,
+  serviceHealth,
   startHttp,
 } from '@sluice/runtime';
 import { checkDurability, type DurabilityReport, StreamWriter } from '@sluice/source';
@@ -97,21 +98,17 @@ export async function startRelay(settings: SettingValues, logger: Logger): Promi
   relay.start();
   lifecycle.onStop('relay', () => relay.stop());
 
-  const http = await startHttp(options.http.host, options.http.port, registry, {
-    live: () => lifecycle.state !== 'failed',
-    ready: () => {
-      const reasons: string[] = [];
-      if (lifecycle.state !== 'running') reasons.push(`state ${lifecycle.state}`);
-      // a standby relay is healthy: it takes over when the active one stops or dies
-      if (relay.status.role === 'active') {
-        if (!relay.status.connected) reasons.push('not subscribed to Canal');
-        const held = holdReason();
-        if (held) reasons.push(held);
-      }
-      reasons.push(...probes.reasons());
-      return { ready: reasons.length === 0, reasons };
-    },
-    status: () => ({
+  const ownReasons = (): string[] => {
+    // a standby relay is healthy: it takes over when the active one stops or dies
+    if (relay.status.role !== 'active') return [];
+    const held = holdReason();
+    return [...(relay.status.connected ? [] : ['not subscribed to Canal']), ...(held ? [held] : [])];
+  };
+  const http = await startHttp(
+    options.http.host,
+    options.http.port,
+    registry,
+    serviceHealth(lifecycle, probes, ownReasons, () => ({
       service: 'relay',
       state: lifecycle.state,
       canal: options.relay.canal.address,
@@ -120,8 +117,8 @@ export async function startRelay(settings: SettingValues, logger: Logger): Promi
       durability: durability.keeps,
       unacknowledged: Object.fromEntries(unacknowledged),
       ...relay.status,
-    }),
-  });
+    })),
+  );
   lifecycle.onStop('http', () => http.close());
   lifecycle.running();
   logger.info(

@@ -22,6 +22,7 @@ import {
   type Logger,
   Periodic,
   serveMetrics,
+  serviceHealth,
   startHttp,
 } from '@sluice/runtime';
 import { cacheLayoutOf, openBufferRedis, openSourceMysql } from '@sluice/wiring';
@@ -131,22 +132,17 @@ export async function startServe(settings: SettingValues, logger: Logger): Promi
     options.http.host,
     options.http.port,
     registry,
-    {
-      live: () => lifecycle.state !== 'failed',
-      ready: () => {
-        const reasons: string[] = [];
-        if (lifecycle.state !== 'running') reasons.push(`state ${lifecycle.state}`);
-        if (!subscribed) reasons.push('not subscribed to the invalidations (L1 is dropped when it is again)');
-        reasons.push(...probes.reasons());
-        return { ready: reasons.length === 0, reasons };
-      },
-      status: () => ({
+    serviceHealth(
+      lifecycle,
+      probes,
+      () => (subscribed ? [] : ['not subscribed to the invalidations (L1 is dropped when it is again)']),
+      () => ({
         service: 'serve',
         state: lifecycle.state,
         cache: { prefix: layout.prefix, l1Entries: cache.localSize(), ...options.cache },
         subscribed,
       }),
-    },
+    ),
     undefined,
     {},
     { '/rows/': answerRow },

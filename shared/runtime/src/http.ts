@@ -118,3 +118,27 @@ export async function startHttp(
       }),
   };
 }
+
+/**
+ * The health of a service as ingest, the relay and serve report it: live unless the lifecycle
+ * failed; ready when running, with no reason of its own (`reasons`) and every dependency answering.
+ */
+export function serviceHealth(
+  lifecycle: { readonly state: string },
+  probes: { reasons(): string[] },
+  reasons: () => string[],
+  status: HealthSource['status'],
+): HealthSource {
+  return {
+    live: () => lifecycle.state !== 'failed',
+    ready: () => {
+      const all = [
+        ...(lifecycle.state === 'running' ? [] : [`state ${lifecycle.state}`]),
+        ...reasons(),
+        ...probes.reasons(),
+      ];
+      return { ready: all.length === 0, reasons: all };
+    },
+    status,
+  };
+}
