@@ -13,12 +13,12 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fnv1a32 } from '@sluice/core';
+import { FlatMessageGenerator } from '@sluice/loadgen';
 import mysql from 'mysql2/promise';
 import { createTopic, deleteTopic, kafkaClient } from '../support/kafka.ts';
 import { createPipeline, type Pipeline } from '../support/pipeline.ts';
 import { SERVICE_NODE_OPTIONS, type ServiceProcess, workerStatus } from '../support/services.ts';
 import { waitFor } from '../support/wait.ts';
-import { flatMessageSource } from './flat-messages.ts';
 import { machine, writeSection } from './report.ts';
 
 const SESSION_MS = Number(process.env.BENCH_SESSION_MS ?? 4000);
@@ -133,15 +133,15 @@ try {
   await createTopic(topic, 6);
   const producer = kafkaClient('sluice-bench').producer();
   await producer.connect();
-  const next = flatMessageSource({
+  const generator = new FlatMessageGenerator({
     database: pipeline.database,
-    tables: 16,
-    tableNames: tablePerShard(pipeline.database),
+    tables: tablePerShard(pipeline.database),
     keysPerTable: 1000,
     zipfS: 1.1,
     partitions: 6,
     seed: 5,
   });
+  const next = () => generator.next();
   const load = (async () => {
     while (producing) {
       const batch = Array.from({ length: RATE / 10 }, () => next());

@@ -10,6 +10,7 @@
 //      (the message's `es` = production time → bulk acknowledged), peak RSS of both services
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RedisBuffer } from '@sluice/buffer';
+import { FlatMessageGenerator } from '@sluice/loadgen';
 import { deleteIndicesByPrefix, openEs } from '../support/elastic.ts';
 import { createTopic, deleteTopic, kafkaClient } from '../support/kafka.ts';
 import { createTestDatabase } from '../support/mysql.ts';
@@ -23,7 +24,6 @@ import {
 } from '../support/services.ts';
 import { stack } from '../support/stack.ts';
 import { uniqueName, waitFor } from '../support/wait.ts';
-import { flatMessageSource } from './flat-messages.ts';
 import { machine, peakRss, writeSection } from './report.ts';
 
 const settings = {
@@ -142,14 +142,15 @@ async function baseline(total: number): Promise<number> {
 
 /** The seeded message stream of the benchmark (each producer starts it over from the beginning). */
 function messages(): () => { partition: number; value: string } {
-  return flatMessageSource({
+  const generator = new FlatMessageGenerator({
     database,
-    tables: settings.tables,
+    tables: Array.from({ length: settings.tables }, (_, i) => `t${i}`),
     keysPerTable: settings.keysPerTable,
     zipfS: settings.zipfS,
     partitions: settings.partitions,
     seed: 11,
   });
+  return () => generator.next();
 }
 
 /**

@@ -1,2 +1,4 @@
+export * from './flat.ts';
+export * from './flat-producer.ts';
 export * from './random.ts';
 export * from './workload.ts';

@@ -36,6 +36,8 @@ export interface WorkloadStats {
   byKind: Record<string, number>;
   /** Statements refused by MySQL (duplicate keys of random ids): no change, no binlog event. */
   refused: number;
+  /** Statements run again after InnoDB chose them as a deadlock's victim (rolled back: no change). */
+  retried: number;
   seconds: number;
 }
 
@@ -174,7 +176,7 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadSta
   const server = new URL(options.url);
   server.pathname = '/';
   const pool = mysql.createPool({ uri: server.toString(), connectionLimit: options.concurrency });
-  const stats: WorkloadStats = { operations: 0, byKind: {}, refused: 0, seconds: 0 };
+  const stats: WorkloadStats = { operations: 0, byKind: {}, refused: 0, retried: 0, seconds: 0 };
   const started = Date.now();
   let issued = 0;
   try {
@@ -190,13 +192,21 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadSta
           if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
         }
         const op = next();
-        try {
-          await pool.query(op.sql, op.params);
-          stats.byKind[op.kind] = (stats.byKind[op.kind] ?? 0) + 1;
-        } catch (error) {
-          const code = (error as { code?: string }).code;
-          if (code !== 'ER_DUP_ENTRY') throw error;
-          stats.refused++;
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await pool.query(op.sql, op.params);
+            stats.byKind[op.kind] = (stats.byKind[op.kind] ?? 0) + 1;
+          } catch (error) {
+            const code = (error as { code?: string }).code;
+            // InnoDB rolled the statement back as a deadlock's victim (or after a lock wait): again
+            if ((code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT') && attempt < 10) {
+              stats.retried++;
+              continue;
+            }
+            if (code !== 'ER_DUP_ENTRY') throw error;
+            stats.refused++;
+          }
+          break;
         }
         stats.operations++;
         if (stats.operations % 1000 === 0) options.onProgress?.(stats.operations);
