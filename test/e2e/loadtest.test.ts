@@ -163,7 +163,7 @@ test('sluice loadtest --generators 2 --ingest 2 --workers 1: every phase runs, t
     };
     assert.deepEqual(
       report.phases.map((p) => p.name),
-      ['start', 'ramp', 'sustained', 'scale', 'fault', 'drain', 'done'],
+      ['start', 'ramp', 'sustained', 'scale', 'fault', 'drain'],
     );
     assert.deepEqual(
       report.events.map((e) => e.what),

@@ -9,6 +9,8 @@
 //   fault      one ingest is killed (-9) and started again
 //   drain      the generators are done: until every key's last write is in the index
 //
+// (and "start" before them: the services starting).
+//
 // sampling every process's /metrics and the topic's end offsets each second. The report (JSON) and
 // its chart (SVG: changes/s in and documents/s out, freshness p99, the phases marked) go to --out.
 // Freshness comes from the workers' histogram (commit → bulk acknowledged), interpolated within
@@ -337,10 +339,10 @@ export async function runLoadTest(
     const produced = results.map((r) => JSON.parse(r.stdout) as { messages: number; seconds: number });
     phase('drain');
     const exactness = await waitExact(settings, options, generatorFiles);
-    phase('done');
     clearInterval(sampler);
     sampler = undefined;
     await sampleOnce();
+    (phases.at(-1) as { end?: number }).end = elapsed();
 
     const all = freshnessOver(samples);
     const report = {
