@@ -67,6 +67,8 @@ test('three generators side by side: every key’s last write is in the index, d
           '42',
           '--expected',
           file,
+          '--run',
+          topic,
           '--json',
         ],
         pipeline.env,
@@ -83,7 +85,40 @@ test('three generators side by side: every key’s last write is in the index, d
   );
   assert.ok(produced.every((p) => (p.byType.DELETE ?? 0) > 0 && (p.byType.UPDATE ?? 0) > 0));
 
-  await indexHoldsLastWrites(pipeline, files);
+  const keys = await indexHoldsLastWrites(pipeline, files);
+
+  // the same, as from pods apart: the results they left under the run, together
+  const report = await runSluice(
+    ['loadtest', 'report', '--run', topic, '--json', '--timeout', '30'],
+    pipeline.env,
+  );
+  assert.equal(report.code, 0, report.stderr);
+  const summary = JSON.parse(report.stdout) as {
+    produced: number;
+    missing: number[];
+    exact: boolean;
+    keys: number;
+  };
+  assert.deepEqual(
+    [summary.produced, summary.missing, summary.exact, summary.keys],
+    [12_000, [], true, keys],
+  );
+});
+
+test('loadtest report names the generators that did not report, and fails', async () => {
+  const run = `${topic}-partial`;
+  const one = await runSluice(
+    [
+      ...['loadtest', '--kafka', '--database', pipeline.database, '--topic', topic, '--messages', '50'],
+      ...['--tables', String(TABLES), '--keys', '1500', '--instances', '2', '--seed', '5', '--run', run],
+    ],
+    { ...pipeline.env, JOB_COMPLETION_INDEX: '1' },
+  );
+  assert.equal(one.code, 0, one.stderr);
+  const report = await runSluice(['loadtest', 'report', '--run', run, '--timeout', '0'], pipeline.env);
+  assert.equal(report.code, 1, report.stderr);
+  assert.match(report.stdout, /1 of 2 generators reported \(missing: 0\)/);
+  assert.match(report.stdout, /generator 1: 50 messages/);
 });
 
 /** The generators' expected states together; the index holds each key's last write, no deleted key. */

@@ -15,6 +15,7 @@ import { METRIC } from '@sluice/runtime';
 import { compileServeOptions } from '@sluice/serve';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
+import { Job } from 'kubernetes-models/batch/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Namespace, Secret, Service } from 'kubernetes-models/v1';
@@ -447,4 +448,37 @@ test('the overlay with the row cache: a valid, hardened serve Deployment, its Se
   assert.match(options.sourceMysqlUrl, /^mysql:/);
   assert.equal(options.http.port, service.spec.ports[0]?.port);
   assert.ok(options.cache.l2TtlMs <= 3_600_000);
+});
+
+test('the load test Job: valid, Indexed, one generator per index, each reporting under the run, with settings that load', () => {
+  const docs = parseAllDocuments(readFileSync(join(DIR, 'loadtest', 'job.yaml'), 'utf8')).map(
+    (d) => d.toJS() as Doc,
+  );
+  const job = docs[0] as unknown as {
+    spec: {
+      completionMode: string;
+      completions: number;
+      parallelism: number;
+      template: {
+        spec: { restartPolicy: string; containers: Container[]; securityContext: { runAsNonRoot: boolean } };
+      };
+    };
+  };
+  assert.doesNotThrow(() => new Job(docs[0] as never).validate());
+  assert.equal(job.spec.completionMode, 'Indexed', 'each pod its JOB_COMPLETION_INDEX: its instance');
+  const container = job.spec.template.spec.containers[0] as Container;
+  const arg = (name: string) => container.args[container.args.indexOf(name) + 1];
+  assert.deepEqual(container.args.slice(0, 2), ['loadtest', '--kafka']);
+  assert.equal(Number(arg('--instances')), job.spec.completions);
+  assert.equal(job.spec.parallelism, job.spec.completions);
+  assert.ok(!container.args.includes('--instance'), 'the instance comes from the index');
+  assert.equal(arg('--run'), '$(RUN)');
+  assert.ok(container.env.some((e) => e.name === 'RUN'));
+  assert.equal(job.spec.template.spec.securityContext.runAsNonRoot, true);
+  assert.deepEqual(
+    [container.securityContext.readOnlyRootFilesystem, container.securityContext.allowPrivilegeEscalation],
+    [true, false],
+  );
+  const loaded = overlaySettings(new Map(), container);
+  assert.ok((loaded.kafkaBrokers ?? []).length > 0 && loaded.redisUrl.startsWith('redis'));
 });

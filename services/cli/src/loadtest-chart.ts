@@ -29,7 +29,8 @@ export function renderChart(
   const end = Math.max(1, samples.at(-1)?.t ?? 1, ...phases.map((p) => p.end ?? p.start));
   const x = (t: number) => LEFT + ((W - LEFT - RIGHT) * t) / end;
   const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11" role="img" aria-labelledby="title">`,
+    '<title id="title">Sluice load test: changes/s in, documents/s out and freshness over time, with its phases and events</title>',
     `<rect width="${W}" height="${H}" fill="white"/>`,
   ];
   const shades = ['#f4f6fb', '#ffffff'];

@@ -20,12 +20,11 @@ import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:
 import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { readIndexDocuments } from '@sluice/checker';
-import { kafkaSecurity, loadMapping, requiredSetting, type SettingValues } from '@sluice/config';
-import { CloseList } from '@sluice/wiring/closers';
-import { openEs } from '@sluice/wiring/elasticsearch';
+import { kafkaSecurity, requiredSetting, type SettingValues } from '@sluice/config';
+import { mergeExpected } from '@sluice/loadgen';
 import { Kafka, logLevel } from 'kafkajs';
 import { renderChart } from './loadtest-chart.ts';
+import { waitExact } from './loadtest-exact.ts';
 import { histogramQuantile, parseMetrics, type Samples, sumOf } from './prom-text.ts';
 
 export interface LoadRunOptions {
@@ -338,7 +337,15 @@ export async function runLoadTest(
         throw new Error(`generator ${i} failed (exit ${r.code}): see ${options.out}/generator-${i}.log`);
     const produced = results.map((r) => JSON.parse(r.stdout) as { messages: number; seconds: number });
     phase('drain');
-    const exactness = await waitExact(settings, options, generatorFiles);
+    const states = generatorFiles.map(
+      (file) => JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, number | null>>,
+    );
+    const exactness = await waitExact(
+      settings,
+      options.database,
+      mergeExpected(states),
+      options.drainTimeoutMs,
+    );
     clearInterval(sampler);
     sampler = undefined;
     await sampleOnce();
@@ -425,50 +432,4 @@ function mean(
   const p = phases.find((x) => x.name === name);
   const inside = samples.filter((s) => p && s.t > p.start && s.t <= (p.end ?? Number.POSITIVE_INFINITY));
   return inside.length ? inside.reduce((sum, s) => sum + s[key], 0) / inside.length : 0;
-}
-
-/** Until the index holds every key's last write of the generators' expected states (or the timeout). */
-async function waitExact(settings: SettingValues, options: LoadRunOptions, files: string[]) {
-  const expected = new Map<string, Map<string, number | null>>();
-  for (const file of files) {
-    const state = JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, number | null>>;
-    for (const [table, rows] of Object.entries(state)) {
-      const merged = expected.get(table) ?? new Map();
-      for (const [id, rev] of Object.entries(rows)) merged.set(id, rev);
-      expected.set(table, merged);
-    }
-  }
-  const keys = [...expected.values()].reduce((sum, rows) => sum + rows.size, 0);
-  const closers = new CloseList();
-  const es = await openEs(settings, closers);
-  const mapping = loadMapping(settings.mappingFile, settings.esIndexPrefix);
-  const started = Date.now();
-  let mismatch = '';
-  try {
-    while (Date.now() - started < options.drainTimeoutMs) {
-      mismatch = '';
-      for (const [table, rows] of expected) {
-        const route = mapping.route(options.database, table);
-        if (route.action !== 'index')
-          throw new Error(`${options.database}.${table} is not indexed by the mapping`);
-        const index = route.mapping.index;
-        await es.request({ method: 'POST', path: `/${index}/_refresh` }, { ignore: [404] });
-        const docs = await readIndexDocuments(es, index).catch(() => new Map<string, unknown>());
-        const live = [...rows].filter(([, rev]) => rev !== null);
-        if (docs.size !== live.length) mismatch = `${table}: ${docs.size} documents, ${live.length} expected`;
-        for (const [id, rev] of live) {
-          if (mismatch) break;
-          const doc = docs.get(id) as { rev?: number } | undefined;
-          if (doc?.rev !== rev) mismatch = `${table} ${id}: rev ${doc?.rev} in the index, ${rev} expected`;
-        }
-        if (mismatch) break;
-      }
-      if (!mismatch)
-        return { exact: true, seconds: (Date.now() - started) / 1000, keys, mismatch: undefined };
-      await sleep(2000);
-    }
-    return { exact: false, seconds: (Date.now() - started) / 1000, keys, mismatch };
-  } finally {
-    await closers.close();
-  }
 }

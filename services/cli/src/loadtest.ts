@@ -11,19 +11,29 @@
 import { writeFileSync } from 'node:fs';
 import { kafkaSecurity, requiredSetting, type SettingValues } from '@sluice/config';
 import { ConfigError } from '@sluice/core';
-import { FlatMessageGenerator, produceFlat, runWorkload, topicPartitions } from '@sluice/loadgen';
+import {
+  FlatMessageGenerator,
+  mergeExpected,
+  produceFlat,
+  readResults,
+  runWorkload,
+  storeResult,
+  topicPartitions,
+} from '@sluice/loadgen';
+import { CloseList } from '@sluice/wiring/closers';
+import { openBufferRedis } from '@sluice/wiring/redis';
 import type { Command } from 'commander';
 import { printResult, settingsOf } from './context.ts';
 import { EXIT } from './exit.ts';
 import { Progress } from './progress.ts';
 
 export function registerLoadtestCommand(program: Command): void {
-  program
+  const loadtest = program
     .command('loadtest')
     .description(
       'run a random workload on a MySQL database (tables accounts, order_lines, hot_counters), or with --kafka produce Canal messages straight to Kafka',
     )
-    .requiredOption(
+    .option(
       '--database <name>',
       'database to create the tables in and write to (--kafka: named in the messages)',
     )
@@ -34,10 +44,11 @@ export function registerLoadtestCommand(program: Command): void {
     .option('--keys <n>', '--kafka: ids per table', '100000')
     .option('--zipf <s>', '--kafka: Zipf exponent of key choice (0: uniform)', '1.1')
     .option('--row-bytes <n>', '--kafka: bytes of each row', '300')
-    .option('--instance <i>', '--kafka: this generator, 0-based', '0')
+    .option('--instance <i>', '--kafka: this generator, 0-based (default: JOB_COMPLETION_INDEX, else 0)')
     .option('--instances <n>', '--kafka: generators running side by side', '1')
     .option('--expected <file>', "--kafka: write this generator's final state of every key written")
     .option('--ramp <s>', '--kafka: seconds over which the rate climbs to --rate', '0')
+    .option('--run <id>', '--kafka: leave the result under this run in Redis, for sluice loadtest report')
     .option(
       '--generators <n>',
       'a whole load test: G generators (--kafka), N ingest and M workers started here',
@@ -66,6 +77,7 @@ export function registerLoadtestCommand(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (options, command: Command) => {
       const settings = settingsOf(command);
+      if (!options.database) throw new ConfigError('--database', 'is required');
       if (options.generators) return runWhole(settings, options);
       if (options.kafka) return produceToKafka(settings, options);
       const operations = Number(options.operations);
@@ -94,6 +106,7 @@ export function registerLoadtestCommand(program: Command): void {
         `${stats.operations} operations in ${stats.seconds.toFixed(1)} s (${Math.round(stats.operations / stats.seconds)}/s); ${stats.refused} refused by MySQL (duplicate keys), ${stats.retried} run again after a deadlock\n  ${kinds}\n`,
       );
     });
+  registerReport(loadtest);
 }
 
 const whole = (name: string, text: string, min = 0): number => {
@@ -119,7 +132,10 @@ async function produceToKafka(
     zipfS,
     partitions: await topicPartitions({ brokers, topic, security }),
     seed: whole('--seed', options.seed as string),
-    instance: whole('--instance', options.instance as string),
+    instance: whole(
+      '--instance',
+      (options.instance as string | undefined) ?? process.env.JOB_COMPLETION_INDEX ?? '0',
+    ),
     instances: whole('--instances', options.instances as string, 1),
     rowBytes: whole('--row-bytes', options.rowBytes as string),
   });
@@ -135,10 +151,25 @@ async function produceToKafka(
     onProgress: (done) => progress?.update(line(done)),
   });
   progress?.done(line(stats.messages));
-  if (options.expected) {
-    const state: Record<string, Record<string, number | null>> = {};
-    for (const [table, rows] of generator.expected()) state[table] = Object.fromEntries(rows);
-    writeFileSync(options.expected as string, `${JSON.stringify(state)}\n`);
+  const state: Record<string, Record<string, number | null>> = {};
+  for (const [table, rows] of generator.expected()) state[table] = Object.fromEntries(rows);
+  if (options.expected) writeFileSync(options.expected as string, `${JSON.stringify(state)}\n`);
+  if (options.run) {
+    const closers = new CloseList();
+    try {
+      const redis = await openBufferRedis(settings, closers, { name: 'loadtest' });
+      await storeResult(redis, resultPrefix(settings), options.run as string, {
+        instance: generator.instance,
+        instances: generator.instances,
+        database: options.database as string,
+        topic,
+        stats,
+        finishedAt: Date.now(),
+        expected: state,
+      });
+    } finally {
+      await closers.close();
+    }
   }
   if (options.json) {
     process.stdout.write(`${JSON.stringify({ topic, ...stats })}\n`);
@@ -193,4 +224,73 @@ async function runWhole(settings: SettingValues, options: Record<string, string 
     ].join('\n'),
   );
   if (!t.exact) process.exitCode = EXIT.negative;
+}
+
+/** Where results of this deployment's load tests are kept (the buffer's Redis, the cluster's prefix). */
+const resultPrefix = (settings: SettingValues) => `${settings.redisPrefix}:${settings.cluster}`;
+
+function registerReport(loadtest: Command): void {
+  loadtest
+    .command('report')
+    .description(
+      'the results generators left under a run (--run), together: totals, rates, and whether the index holds every key’s last write',
+    )
+    .requiredOption('--run <id>', 'the run the generators were given')
+    .option('--timeout <s>', 'how long to wait for the index to become exact', '300')
+    .option('--json', 'machine-readable output')
+    .action(async (options: { run: string; timeout: string; json?: boolean }, command: Command) => {
+      const settings = settingsOf(command);
+      const { waitExact } = await import('./loadtest-exact.ts');
+      const closers = new CloseList();
+      let results: Awaited<ReturnType<typeof readResults>>;
+      try {
+        const redis = await openBufferRedis(settings, closers, { name: 'loadtest' });
+        results = await readResults(redis, resultPrefix(settings), options.run);
+      } finally {
+        await closers.close();
+      }
+      if (results.length === 0) throw new Error(`no generator has reported under run ${options.run}`);
+      const instances = results[0]?.instances ?? 0;
+      const missing = Array.from({ length: instances }, (_, i) => i).filter(
+        (i) => !results.some((r) => r.instance === i),
+      );
+      const database = results[0]?.database as string;
+      const exactness = await waitExact(
+        settings,
+        database,
+        mergeExpected(results.map((r) => r.expected)),
+        whole('--timeout', options.timeout, 0) * 1000,
+      );
+      const produced = results.reduce((sum, r) => sum + r.stats.messages, 0);
+      const summary = {
+        run: options.run,
+        database,
+        topic: results[0]?.topic,
+        generators: results.map((r) => ({
+          instance: r.instance,
+          messages: r.stats.messages,
+          perSecond: r.stats.perSecond,
+          seconds: r.stats.seconds,
+          finishedAt: new Date(r.finishedAt).toISOString(),
+        })),
+        missing,
+        produced,
+        perSecond: results.reduce((sum, r) => sum + r.stats.perSecond, 0),
+        ...exactness,
+      };
+      printResult(!!options.json, summary, () =>
+        [
+          `run ${options.run}: ${results.length} of ${instances} generators reported${missing.length ? ` (missing: ${missing.join(', ')})` : ''}`,
+          ...summary.generators.map(
+            (g) =>
+              `  generator ${g.instance}: ${g.messages} messages in ${g.seconds.toFixed(1)} s (${Math.round(g.perSecond)}/s)`,
+          ),
+          `${produced} messages, ${Math.round(summary.perSecond)}/s together`,
+          exactness.exact
+            ? `exact: every key's last write of ${exactness.keys} is in the index`
+            : `NOT EXACT after ${exactness.seconds.toFixed(0)} s: ${exactness.mismatch}`,
+        ].join('\n'),
+      );
+      if (!exactness.exact || missing.length > 0) process.exitCode = EXIT.negative;
+    });
 }

@@ -110,6 +110,14 @@ export class FlatMessageGenerator {
     this.partitions = new Map(tables.map((t) => [t, partitionOfTable(t, partitions)]));
   }
 
+  get instance(): number {
+    return this.options.instance;
+  }
+
+  get instances(): number {
+    return this.options.instances;
+  }
+
   /** Messages made so far. */
   get count(): number {
     return this.produced;
