@@ -1,7 +1,20 @@
 // The load test's chart, as one SVG: changes/s into the topic, read by ingest and documents/s written
 // over time (top), freshness p50 and p99 (bottom), the phases as bands and the events (scale steps,
 // the fault) as marked lines.
-import type { Sample } from './loadtest-run.ts';
+
+/** One second of a load test, as sampled. */
+export interface Sample {
+  t: number;
+  /** Messages/s into the topic (end offsets), documents/s written by the workers, changes/s read by ingest. */
+  inPerSecond: number;
+  outPerSecond: number;
+  readPerSecond: number;
+  freshnessP50: number | undefined;
+  freshnessP99: number | undefined;
+  workers: number;
+  cpu: Record<string, number>;
+  rssMiB: Record<string, number>;
+}
 
 const W = 960;
 const H = 560;

@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { kafkaSecurity, requiredSetting, type SettingValues } from '@sluice/config';
 import { mergeExpected } from '@sluice/loadgen';
 import { Kafka, logLevel } from 'kafkajs';
-import { renderChart } from './loadtest-chart.ts';
+import { renderChart, type Sample } from './loadtest-chart.ts';
 import { waitExact } from './loadtest-exact.ts';
 import { histogramQuantile, parseMetrics, type Samples, sumOf } from './prom-text.ts';
 
@@ -57,19 +57,6 @@ interface Member {
   /** Its last CPU seconds and RSS bytes (from /proc), kept after it ended. */
   last?: { cpu: number; rss: number };
   peakRss: number;
-}
-
-export interface Sample {
-  t: number;
-  /** Messages/s into the topic (end offsets), documents/s written by the workers, changes/s read by ingest. */
-  inPerSecond: number;
-  outPerSecond: number;
-  readPerSecond: number;
-  freshnessP50: number | undefined;
-  freshnessP99: number | undefined;
-  workers: number;
-  cpu: Record<string, number>;
-  rssMiB: Record<string, number>;
 }
 
 const workersText = (n: number) => `${n} worker${n === 1 ? '' : 's'}`;
