@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # The local stack: real servers on loopback, on their own ports and data folders.
 #
-#   stack.sh up [component...]      start (idempotent; quick when already up), wait until each answers
+#   stack.sh up [--redis-cluster] [component...]   start (idempotent; quick when already up), wait until each answers
 #   stack.sh down [--wipe] [comp…]  stop what the stack started (pid files); --wipe deletes data
 #   stack.sh status [--json]        one line per component: up/down, port, version, pid, memory
 #   stack.sh env                    the SLUICE_* settings for this stack (eval "$(stack.sh env)")
 #   stack.sh logs [component] [-f]  log files (tail)
 #
-# Components: mariadb redis redis-stream zookeeper kafka elasticsearch canal canal-tcp, and
-# es-compat (an Elasticsearch of the other major, started only when named or with
-# SLUICE_STACK_ES_COMPAT=1).
+# Components: mariadb redis redis-stream zookeeper kafka elasticsearch canal canal-tcp, and two
+# started only when named: es-compat (an Elasticsearch of the other major; or SLUICE_STACK_ES_COMPAT=1)
+# and redis-cluster (3 masters, 3 replicas; or `up --redis-cluster`, or SLUICE_STACK_REDIS_CLUSTER=1).
 # shellcheck source=lib/preamble.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/preamble.sh"
 # shellcheck source=lib/common.sh
@@ -18,7 +18,7 @@
 . "$HERE/lib/elasticsearch.sh"
 
 DEFAULT_COMPONENTS=(mariadb redis redis-stream zookeeper kafka elasticsearch canal canal-tcp)
-ALL_COMPONENTS=("${DEFAULT_COMPONENTS[@]}" es-compat)
+ALL_COMPONENTS=("${DEFAULT_COMPONENTS[@]}" es-compat redis-cluster)
 
 # One file per component: components/<name>.sh.
 for c in "${ALL_COMPONENTS[@]}"; do
@@ -92,6 +92,13 @@ step() {
     es-compat.version) es_compat_version ;;
     es-compat.stop) es_compat_stop ;;
 
+    redis-cluster.port) redis_cluster_port ;;
+    redis-cluster.fetch) redis_fetch ;;
+    redis-cluster.start) redis_cluster_start ;;
+    redis-cluster.ready) redis_cluster_ready ;;
+    redis-cluster.version) redis_cluster_version ;;
+    redis-cluster.after_up) redis_cluster_after_up ;;
+
     *.after_up) ;;
     *.stop) stop_pid "$1" ;;
     *)
@@ -116,6 +123,7 @@ selected_components() {
   else
     printf '%s\n' "${DEFAULT_COMPONENTS[@]}"
     if [ "${SLUICE_STACK_ES_COMPAT:-0}" = 1 ]; then echo es-compat; fi
+    if [ "${SLUICE_STACK_REDIS_CLUSTER:-0}" = 1 ]; then echo redis-cluster; fi
   fi
 }
 
@@ -161,8 +169,11 @@ up_one() {
 }
 
 cmd_up() {
-  local comps c t0=$SECONDS
-  mapfile -t comps < <(selected_components "$@")
+  local comps c t0=$SECONDS named=()
+  for c in "$@"; do
+    if [ "$c" = --redis-cluster ]; then SLUICE_STACK_REDIS_CLUSTER=1; else named+=("$c"); fi
+  done
+  mapfile -t comps < <(selected_components "${named[@]}")
   mkdir -p "$STACK_DIR" "$CACHE_DIR"
   # Fetch first (sequentially: Maven's local repository is shared), then start the independent
   # servers together and wait for each in order.
@@ -291,6 +302,7 @@ export SLUICE_STACK_KAFKA_SASL_BROKERS=127.0.0.1:$KAFKA_SASL_PORT
 export SLUICE_STACK_KAFKA_SASL_USER=$KAFKA_SASL_USER
 export SLUICE_STACK_KAFKA_SASL_PASSWORD=$KAFKA_SASL_PASSWORD
 export SLUICE_STACK_ES_COMPAT_MAJOR=$(es_compat_major)
+export SLUICE_STACK_REDIS_CLUSTER_NODES=$(redis_cluster_nodes)
 EOF
 }
 

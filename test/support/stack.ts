@@ -23,6 +23,8 @@ export interface StackSettings {
   /** host:port of the TCP-mode Canal, and its destination. */
   canalTcpAddress: string;
   canalTcpDestination: string;
+  /** host:port of every node of the Redis Cluster (`stack.sh up redis-cluster`: 3 masters, 3 replicas). */
+  redisClusterNodes: string[];
 }
 
 function stackEnv(): Record<string, string> {
@@ -71,6 +73,7 @@ export function stack(): StackSettings {
     streamRedisUrl: required(vars, 'SLUICE_STACK_STREAM_REDIS_URL'),
     canalTcpAddress: required(vars, 'SLUICE_STACK_CANAL_TCP_ADDRESS'),
     canalTcpDestination: required(vars, 'SLUICE_STACK_CANAL_TCP_DESTINATION'),
+    redisClusterNodes: required(vars, 'SLUICE_STACK_REDIS_CLUSTER_NODES').split(','),
   };
   return cached;
 }
