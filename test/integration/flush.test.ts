@@ -55,6 +55,7 @@ function flushRunner(options: { es: EsApi; indicesVia?: EsApi; buffer: RedisBuff
     {
       workerId: 'test',
       batchSize: 1000,
+      bulkConcurrency: 2,
       windowMs: 30_000,
       maxRetry: options.maxRetry,
       bulkMaxBytes: 64 * 1024,
@@ -106,10 +107,10 @@ async function getDoc(id: string): Promise<{ found: boolean; version?: number; s
 }
 
 test('several batches in one window; every record written once with its version; buffer and backup settled', async () => {
-  for (let i = 0; i < 2500; i++) await put(`n${i}`, 100 + i, { qty: i });
+  for (let i = 0; i < 4500; i++) await put(`n${i}`, 100 + i, { qty: i });
   const summary = await runner.flushShard(shard, noFence);
-  assert.equal(summary.batches, 3, 'batches of 1000 until the shard is empty');
-  assert.equal(summary.written, 2500);
+  assert.equal(summary.batches, 3, 'takes of 2000 (two bulks of 1000 side by side) until the shard is empty');
+  assert.equal(summary.written, 4500);
   assert.equal(summary.failed, false);
   assert.equal((await buffer.stats([shard]))[0]?.pending, 0);
   assert.equal((await backup.listUnsynced(shard, 10)).length, 0);
@@ -118,7 +119,7 @@ test('several batches in one window; every record written once with its version;
   const [monitor] = await pool.query<RowDataPacket[]>(
     'SELECT COUNT(*) AS n, SUM(success_count) AS ok FROM sync_monitor',
   );
-  assert.deepEqual([Number(monitor[0]?.n), Number(monitor[0]?.ok)], [3, 2500]);
+  assert.deepEqual([Number(monitor[0]?.n), Number(monitor[0]?.ok)], [3, 4500]);
 });
 
 test('an older version is refused by Elasticsearch and counted as done; the newer document stays', async () => {

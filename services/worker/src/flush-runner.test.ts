@@ -33,8 +33,10 @@ class FakeBuffer implements ShardBuffer {
   acked: VersionedField[] = [];
   retried: VersionedField[] = [];
   released = 0;
+  takes: number[] = [];
 
-  async takeDue(): Promise<BufferedRecord[]> {
+  async takeDue(_shard: number, limit: number): Promise<BufferedRecord[]> {
+    this.takes.push(limit);
     return this.due.shift() ?? [];
   }
   async ack(_shard: number, items: readonly VersionedField[]) {
@@ -65,6 +67,8 @@ class FakeEs implements EsApi {
   bulkCalls = 0;
   healthCalls = 0;
   bodies: string[] = [];
+  inFlight = 0;
+  maxInFlight = 0;
 
   async request<T>(req: EsRequest): Promise<{ statusCode: number; body: T }> {
     if (req.path === '/_cluster/health') {
@@ -76,6 +80,10 @@ class FakeEs implements EsApi {
     this.bulkCalls++;
     const error = this.fail?.(req, this.bulkCalls);
     if (error) throw error;
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    this.inFlight--;
     this.bodies.push(req.bulkBody ?? '');
     const items = (req.bulkBody ?? '')
       .split('\n')
@@ -102,6 +110,7 @@ class FakeEs implements EsApi {
 function harness(
   options: {
     batchSize?: number;
+    bulkConcurrency?: number;
     maxRetry?: number;
     bulkMaxBytes?: number;
     rebuilding?: ReadonlyMap<string, string>;
@@ -148,6 +157,7 @@ function harness(
   const runner = new FlushRunner(deps, {
     workerId: 'w1',
     batchSize: options.batchSize ?? 100,
+    bulkConcurrency: options.bulkConcurrency ?? 1,
     windowMs: 60_000,
     maxRetry: options.maxRetry ?? 2,
     bulkMaxBytes: options.bulkMaxBytes ?? 1_000_000,
@@ -321,6 +331,18 @@ test('flushes full batches until one is short; a failed batch ends the flush', a
   const failed = await failing.runner.flushShard(SHARD, open);
   assert.deepEqual([failed.batches, failed.failed], [1, true]);
   assert.equal(failing.buffer.due.length, 1);
+});
+
+test('a take of batch size × concurrency records goes out as bulk requests side by side, each of batch size', async () => {
+  const h = harness({ batchSize: 2, bulkConcurrency: 3 });
+  h.buffer.due.push([record('1'), record('2'), record('3'), record('4'), record('5')]);
+  const summary = await h.runner.flushShard(SHARD, open);
+  assert.deepEqual([summary.batches, summary.records, summary.written], [1, 5, 5]);
+  assert.equal(h.es.bulkCalls, 3);
+  assert.equal(h.es.maxInFlight, 3, 'three requests in flight at once');
+  assert.deepEqual(h.es.bodies.map((b) => b.split('\n').filter(Boolean).length / 2).sort(), [1, 2, 2]);
+  assert.deepEqual(fields(h.buffer.acked).sort(), ['1', '2', '3', '4', '5']);
+  assert.equal(h.buffer.takes.at(-1), 6, 'it asked for batch size × concurrency');
 });
 
 test('sync_monitor and the logs name a batch by the same id and its tables; a monitor failure does not fail the flush', async () => {

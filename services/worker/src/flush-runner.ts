@@ -46,7 +46,10 @@ export interface FlushDeps {
 
 export interface FlushSettings {
   workerId: string;
+  /** Documents per bulk request. */
   batchSize: number;
+  /** Bulk requests in flight at once for a shard: a flush takes batchSize × this many records. */
+  bulkConcurrency: number;
   windowMs: number;
   maxRetry: number;
   bulkMaxBytes: number;
@@ -128,16 +131,17 @@ export class FlushRunner {
     const deadline = Date.now() + this.settings.windowMs;
     if (this.unreachable.has(shard)) await this.releaseIfReachable(shard);
     const fences = this.deps.resets ? await this.deps.resets.prepare(shard, () => guard.check()) : new Map();
+    const take = this.settings.batchSize * this.settings.bulkConcurrency;
     for (;;) {
       await guard.check();
-      const taken = await this.deps.buffer.takeDue(shard, this.settings.batchSize);
+      const taken = await this.deps.buffer.takeDue(shard, take);
       if (taken.length === 0) break;
       const records = this.deps.resets ? await this.deps.resets.validate(taken, fences) : taken;
       const summary = await this.flushBatch(shard, records, guard);
       total.batches++;
       for (const key of COUNTED) total[key] += summary[key];
       total.failed ||= summary.failed;
-      if (records.length < this.settings.batchSize || summary.failed || Date.now() >= deadline) break;
+      if (taken.length < take || summary.failed || Date.now() >= deadline) break;
     }
     return total;
   }
@@ -202,27 +206,40 @@ export class FlushRunner {
     const written = new Writes(planned.ops, planned.copies);
     try {
       for (const spec of planned.indices.values()) await this.deps.indices.ensure(spec);
-      for (const chunk of buildBulkChunks(planned.ops, this.settings.bulkMaxBytes)) {
-        await guard.check();
-        let body: unknown;
-        try {
-          body = await this.bulk(chunk.body, guard);
-          outcome.bytes += chunk.bytes;
-          this.unreachable.delete(shard);
-        } catch (requestError) {
-          if (requestError instanceof FencedError) throw requestError;
-          if (isUnreachable(requestError)) this.unreachable.add(shard);
-          outcome.error = errorMessage(requestError);
-          for (const op of chunk.ops) written.failed(op);
-          continue;
+      // The records of a take are distinct rows: their bulk requests may run side by side (each
+      // document's external version still decides, whatever the order they arrive in).
+      const chunks = buildBulkChunks(planned.ops, this.settings.bulkMaxBytes, this.settings.batchSize);
+      let next = 0;
+      let fenced: FencedError | undefined;
+      const lane = async () => {
+        while (next < chunks.length && !fenced) {
+          const chunk = chunks[next++] as (typeof chunks)[number];
+          let body: unknown;
+          try {
+            await guard.check();
+            body = await this.bulk(chunk.body, guard);
+            outcome.bytes += chunk.bytes;
+            this.unreachable.delete(shard);
+          } catch (requestError) {
+            if (requestError instanceof FencedError) {
+              fenced = requestError;
+              return;
+            }
+            if (isUnreachable(requestError)) this.unreachable.add(shard);
+            outcome.error = errorMessage(requestError);
+            for (const op of chunk.ops) written.failed(op);
+            continue;
+          }
+          for (const { op, outcome: item } of classifyBulkResponse(
+            chunk.ops,
+            body as Parameters<typeof classifyBulkResponse>[1],
+          )) {
+            written.add(op, item);
+          }
         }
-        for (const { op, outcome: item } of classifyBulkResponse(
-          chunk.ops,
-          body as Parameters<typeof classifyBulkResponse>[1],
-        )) {
-          written.add(op, item);
-        }
-      }
+      };
+      await Promise.all(Array.from({ length: Math.min(this.settings.bulkConcurrency, chunks.length) }, lane));
+      if (fenced) throw fenced;
     } catch (caught) {
       // Fenced: settle what was written, leave the rest buffered as it is. Any other failure (the
       // index could not be made): what is not settled yet is retried later.

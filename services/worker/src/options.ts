@@ -67,6 +67,7 @@ export function compileWorkerOptions(settings: SettingValues, workerId = newWork
     flush: {
       workerId,
       batchSize: settings.batchSize,
+      bulkConcurrency: settings.flushConcurrency,
       windowMs: settings.windowMs,
       maxRetry: settings.maxRetry,
       bulkMaxBytes: settings.esBulkMaxBytes,

@@ -79,7 +79,20 @@ export const SETTINGS = {
     3000,
     'Flush window per shard (ms).',
   ),
-  batchSize: setting('SLUICE_BATCH_SIZE', 'batch_size', int(1, 100_000), 1000, 'Records per flush batch.'),
+  batchSize: setting(
+    'SLUICE_BATCH_SIZE',
+    'batch_size',
+    int(1, 100_000),
+    1000,
+    'Documents per bulk request of a flush.',
+  ),
+  flushConcurrency: setting(
+    'SLUICE_FLUSH_CONCURRENCY',
+    'flush.concurrency',
+    int(1, 32),
+    4,
+    "Bulk requests in flight at once for one shard's flush: a flush takes SLUICE_BATCH_SIZE × this many records at a time (distinct rows, so their order does not matter; each document's external version decides).",
+  ),
   maxRetry: setting(
     'SLUICE_MAX_RETRY',
     'max_retry',

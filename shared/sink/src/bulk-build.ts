@@ -37,10 +37,14 @@ export function actionLine(op: BulkOp): string {
 }
 
 /**
- * NDJSON chunks of at most `maxBytes` each (a single operation larger than the limit gets a chunk of
- * its own). Order is kept.
+ * NDJSON chunks of at most `maxBytes` and `maxOps` operations each (a single operation larger than
+ * the byte limit gets a chunk of its own). Order is kept.
  */
-export function buildBulkChunks(ops: readonly BulkOp[], maxBytes: number): BulkChunk[] {
+export function buildBulkChunks(
+  ops: readonly BulkOp[],
+  maxBytes: number,
+  maxOps = Number.POSITIVE_INFINITY,
+): BulkChunk[] {
   const chunks: BulkChunk[] = [];
   let parts: string[] = [];
   let chunkOps: BulkOp[] = [];
@@ -55,7 +59,7 @@ export function buildBulkChunks(ops: readonly BulkOp[], maxBytes: number): BulkC
   for (const op of ops) {
     const text = op.op === 'delete' ? `${actionLine(op)}\n` : `${actionLine(op)}\n${op.json}\n`;
     const size = Buffer.byteLength(text);
-    if (bytes > 0 && bytes + size > maxBytes) flush();
+    if ((bytes > 0 && bytes + size > maxBytes) || chunkOps.length >= maxOps) flush();
     parts.push(text);
     chunkOps.push(op);
     bytes += size;
