@@ -87,11 +87,17 @@ test('writes across the slots go on through a manual failover, and nothing is lo
   const replica = before.find((n) => n.role === 'slave') as { address: string };
   const promoted = node(replica.address);
   try {
-    await promoted.call('CLUSTER', 'FAILOVER');
+    // A manual failover waits for the replica to have its master's offset, and gives up after a
+    // while (a busy machine): asked again until the replica is the master.
+    let asked = 0;
     await waitFor(
       'the replica to be a master',
-      async () => (((await promoted.call('ROLE')) as [string])[0] === 'master' ? true : undefined),
-      { timeoutMs: 20_000 },
+      async () => {
+        if (((await promoted.call('ROLE')) as [string])[0] === 'master') return true;
+        if (asked++ % 25 === 0) await promoted.call('CLUSTER', 'FAILOVER');
+        return undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
     );
   } finally {
     promoted.disconnect();

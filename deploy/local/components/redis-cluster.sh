@@ -30,8 +30,19 @@ redis_cluster_ready() {
 
 redis_cluster_state_ok() { redis_cluster_cli cluster info 2>/dev/null | grep -q '^cluster_state:ok'; }
 
+# Every replica is linked to its master and has its data (a manual failover waits for that).
+redis_cluster_replicas_linked() {
+  local i info
+  for ((i = 0; i < REDIS_CLUSTER_NODES; i++)); do
+    info=$(redis-cli -h 127.0.0.1 -p $((REDIS_CLUSTER_PORT + i)) info replication 2>/dev/null | tr -d '\r')
+    case $info in
+      *role:slave*) case $info in *master_link_status:up*) ;; *) return 1 ;; esac ;;
+    esac
+  done
+}
+
 # The first start joins the nodes into a cluster (3 masters, a replica each); later starts find it
-# in the nodes' nodes.conf. Then: until every slot is served.
+# in the nodes' nodes.conf. Then: until every slot is served and every replica is linked.
 redis_cluster_after_up() {
   if [ "$(redis_cluster_cli cluster info 2>/dev/null | awk -F: '/^cluster_known_nodes:/ {print $2}' | tr -d '\r')" != "$REDIS_CLUSTER_NODES" ]; then
     local hosts=() i
@@ -39,7 +50,7 @@ redis_cluster_after_up() {
     redis-cli --cluster create "${hosts[@]}" --cluster-replicas 1 --cluster-yes >>"$(log_file redis-cluster)" 2>&1 ||
       return 1
   fi
-  wait_until 60 redis_cluster_state_ok
+  wait_until 60 redis_cluster_state_ok && wait_until 60 redis_cluster_replicas_linked
 }
 
 redis_cluster_version() {
