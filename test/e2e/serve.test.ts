@@ -6,6 +6,7 @@
 // (an L2 entry edited in Redis, rows changed and deleted with the binary log off), and stores them.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { cacheKey } from '@sluice/cache';
 import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import { runSluice } from '../support/cli.ts';
@@ -148,8 +149,8 @@ test('check --cache: clean when in step; finds entries made wrong behind Sluice,
   assert.ok(items && items.docs >= 2 && items.stale === 0 && items.extra === 0, JSON.stringify(clean.report));
 
   // behind Sluice: an L2 entry edited, a row changed and one deleted with the binary log off
-  const prefix = `${pipeline.env.SLUICE_REDIS_PREFIX}:${pipeline.env.SLUICE_CLUSTER}:cache:default`;
-  const key = `${prefix}:${pipeline.database}.items:1`;
+  const layout = { prefix: `${pipeline.env.SLUICE_REDIS_PREFIX}:${pipeline.env.SLUICE_CLUSTER}` };
+  const key = cacheKey(layout, 'default', { table: `${pipeline.database}.items`, pk: '1' });
   const held = JSON.parse((await redis.get(key)) as string) as { value: { name: string } };
   held.value.name = 'edited in Redis';
   await redis.set(key, JSON.stringify(held), 'PX', 60_000);

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import {
+  adoptUntaggedStreams,
   checkDurability,
   relayLeaseKey,
   releaseLease,
@@ -15,6 +16,7 @@ import {
   StreamWriter,
   streamKey,
   takeLease,
+  untaggedStreamKey,
 } from '@sluice/source';
 import type { Redis } from 'ioredis';
 import { deleteKeys, openRedis, openStreamRedis } from '../support/redis.ts';
@@ -72,27 +74,74 @@ test('entries get dense ids; a batch served again is skipped by position, per so
   });
 });
 
-test('a fenced append writes only while its holder has the lease', async () => {
+test('a fenced append writes only while its holder has claimed the streams', async () => {
   const l = layout();
   const writer = new StreamWriter(redis, l);
   const key = relayLeaseKey(l, 'sluice');
   assert.equal(await takeLease(redis, key, 'relay-a', 10_000), true);
   assert.equal(await takeLease(redis, key, 'relay-b', 10_000), false, 'one holder at a time');
   assert.equal(await takeLease(redis, key, 'relay-a', 10_000), true, 'its holder takes it again');
+  await assert.rejects(
+    writer.append(0, 'sluice', [entry('bin.000001', 1)], 1, { holder: 'relay-a' }),
+    /NOTHOLDER/,
+    'no write before the claim',
+  );
+  await writer.claim('sluice', 'relay-a');
   assert.equal(
-    (await writer.append(0, 'sluice', [entry('bin.000001', 1)], 1, { key, holder: 'relay-a' })).written,
+    (await writer.append(0, 'sluice', [entry('bin.000001', 1)], 1, { holder: 'relay-a' })).written,
     1,
   );
   await assert.rejects(
-    writer.append(0, 'sluice', [entry('bin.000001', 2)], 1, { key, holder: 'relay-b' }),
+    writer.append(0, 'sluice', [entry('bin.000001', 2)], 1, { holder: 'relay-b' }),
     /NOTHOLDER/,
   );
+  // relay-a loses its lease (frozen past it, say): the next holder's claim fences it out of every stream
   await releaseLease(redis, key, 'relay-a');
+  assert.equal(await takeLease(redis, key, 'relay-b', 10_000), true);
+  await writer.claim('sluice', 'relay-b');
+  for (const n of [0, 1])
+    await assert.rejects(
+      writer.append(n, 'sluice', [entry('bin.000001', 3)], 1, { holder: 'relay-a' }),
+      /NOTHOLDER/,
+    );
+  assert.equal(
+    (await writer.append(0, 'sluice', [entry('bin.000001', 4)], 1, { holder: 'relay-b' })).written,
+    1,
+  );
+  // a claim given up by another holder is left alone; given up by its holder, nobody writes
+  await writer.disclaim('sluice', 'relay-a');
+  assert.equal(
+    (await writer.append(0, 'sluice', [entry('bin.000001', 5)], 1, { holder: 'relay-b' })).written,
+    1,
+  );
+  await writer.disclaim('sluice', 'relay-b');
   await assert.rejects(
-    writer.append(0, 'sluice', [entry('bin.000001', 2)], 1, { key, holder: 'relay-a' }),
+    writer.append(0, 'sluice', [entry('bin.000001', 6)], 1, { holder: 'relay-b' }),
     /NOTHOLDER/,
   );
-  assert.deepEqual(await ids(redis, streamKey(l, 0)), ['1-0'], 'nothing written without the lease');
+  assert.deepEqual(await ids(redis, streamKey(l, 0)), ['1-0', '2-0', '3-0'], 'only the claimed writer wrote');
+});
+
+test('streams of the earlier layout (keys without a hash tag) are renamed with their sequence', async () => {
+  const l = layout();
+  const old = untaggedStreamKey(l, 0);
+  await redis.xadd(old, '7-0', 'm', '{}', 'pos', 'bin.000001:7', 'ts', '1');
+  await redis.hset(`${old}:relay`, 'seq', '7', 'pos:sluice', '1:7');
+  await redis.xgroup('CREATE', old, 'ingest', '0');
+  assert.equal(await adoptUntaggedStreams(redis, l), 2);
+  assert.equal(await redis.exists(old), 0);
+  assert.deepEqual(await ids(redis, streamKey(l, 0)), ['7-0']);
+  const groups = (await redis.xinfo('GROUPS', streamKey(l, 0))) as unknown[][];
+  assert.equal(groups.length, 1, 'the consumer group moved with the stream');
+  const writer = new StreamWriter(redis, l);
+  assert.deepEqual(await writer.append(0, 'sluice', [entry('bin.000001', 8)], 1), {
+    written: 1,
+    skipped: 0,
+    lastSeq: 8,
+  });
+  assert.equal(await adoptUntaggedStreams(redis, l), 0, 'nothing left to rename');
+  await redis.xadd(old, '1-0', 'm', '{}', 'pos', '', 'ts', '1');
+  await assert.rejects(adoptUntaggedStreams(redis, l), /both .* exist/);
 });
 
 test('trimming keeps every entry a group has not acknowledged, and the sequence goes on', async () => {

@@ -5,6 +5,7 @@
 // kept (the append is idempotent); a failed session is closed and opened again, and opening rolls
 // back, so Canal serves every batch not acknowledged again. Nothing is acknowledged that is not in
 // Redis, and nothing is in a stream twice.
+import { mastersOf } from '@sluice/buffer';
 import { type CanalClientOptions, CanalSession, convertEntry } from '@sluice/canal';
 import { backoffDelay, tableKey } from '@sluice/core';
 import type { Logger, relayMetrics } from '@sluice/runtime';
@@ -18,7 +19,7 @@ import {
   streamOfTable,
   takeLease,
 } from '@sluice/source';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 export interface RelayOptions {
   canal: CanalClientOptions;
@@ -31,14 +32,15 @@ export interface RelayOptions {
   retryMaxMs: number;
   /**
    * One relay per destination reads Canal (two would take turns at Canal's batches and skip each
-   * other's as written): the others wait on standby for this lease. Every write is fenced by it.
+   * other's as written): the others wait on standby for this lease. The one that holds it claims
+   * the streams (StreamWriter.claim), and every write is fenced by that claim.
    */
   lease: { key: string; holder: string; ttlMs: number };
 }
 
 export interface RelayDeps {
   writer: StreamWriter;
-  redis: Redis;
+  redis: Redis | Cluster;
   metrics: ReturnType<typeof relayMetrics>;
   logger: Logger;
   /** Why the relay must not read Canal now (backpressure, durability), or undefined. */
@@ -138,6 +140,18 @@ export class Relay {
         continue;
       }
       standbyLogged = false;
+      // The streams are this relay's to write from now on (a relay that lost the lease is fenced out).
+      const claimed = await this.deps.writer.claim(this.options.source, holder).then(
+        () => true,
+        (error: unknown) => {
+          logger.warn({ err: error }, 'the streams cannot be claimed: waiting');
+          return false;
+        },
+      );
+      if (!claimed) {
+        await this.pause(Math.max(100, Math.floor(ttlMs / 3)));
+        continue;
+      }
       this.status.role = 'active';
       // Renewed at a third of its time; lost (another relay has it) → the session ends at once. A
       // renewal that errs is tried again: the fence in every write is what keeps two relays apart.
@@ -184,6 +198,7 @@ export class Relay {
         metrics.connected.set(0);
         if (this.stopping) {
           // hand the destination over at once rather than after the lease's time
+          await this.deps.writer.disclaim(this.options.source, holder).catch(() => undefined);
           await releaseLease(redis, key, holder).catch(() => undefined);
           this.status.role = 'standby';
         }
@@ -283,15 +298,21 @@ export class Relay {
         let skipped = 0;
         await Promise.all(
           [...perStream].map(async ([stream, list]) => {
-            const result = await writer.append(stream, source, list, now, this.options.lease);
+            const result = await writer.append(stream, source, list, now, {
+              holder: this.options.lease.holder,
+            });
             written += result.written;
             skipped += result.skipped;
           }),
         );
         if (this.options.waitReplicas > 0) {
-          const acked = Number(
-            await this.deps.redis.wait(this.options.waitReplicas, this.options.waitTimeoutMs),
+          // WAIT counts the replicas of one connection's writes: on a cluster, of each master's.
+          const acks = await Promise.all(
+            mastersOf(this.deps.redis).map((node) =>
+              node.wait(this.options.waitReplicas, this.options.waitTimeoutMs),
+            ),
           );
+          const acked = Math.min(...acks.map(Number));
           if (acked < this.options.waitReplicas)
             throw new Error(`only ${acked} of ${this.options.waitReplicas} Redis replicas hold the batch`);
         }

@@ -14,7 +14,7 @@ import {
   serviceHealth,
   startHttp,
 } from '@sluice/runtime';
-import { checkDurability, type DurabilityReport, StreamWriter } from '@sluice/source';
+import { adoptUntaggedStreams, checkDurability, type DurabilityReport, StreamWriter } from '@sluice/source';
 import { openStreamRedis, streamRedisUrl } from '@sluice/wiring';
 import { compileRelayOptions } from './options.ts';
 import { Relay } from './relay.ts';
@@ -75,6 +75,8 @@ export async function startRelay(settings: SettingValues, logger: Logger): Promi
       .catch(() => undefined);
   });
 
+  const renamed = await adoptUntaggedStreams(redis, options.relay.layout);
+  if (renamed > 0) logger.info({ renamed }, 'streams of the earlier key layout renamed');
   const writer = new StreamWriter(redis, options.relay.layout);
   const unacknowledged = new Map<number, number>();
   periodic.every(options.trimMs, 'trim', async () => {

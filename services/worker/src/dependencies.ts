@@ -17,7 +17,7 @@ import type { Resync } from '@sluice/resync';
 import type { FlushMetrics, Lifecycle, Logger } from '@sluice/runtime';
 import { type EsApi, IndexManager } from '@sluice/sink';
 import { bufferOn, openBufferRedis, openEs, openMetadata, openSourceMysql, resyncOn } from '@sluice/wiring';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Pool } from 'mysql2/promise';
 import { FlushRunner } from './flush-runner.ts';
 import type { WorkerOptions } from './options.ts';
@@ -32,8 +32,8 @@ export interface WorkerDependencies {
   metadata: Pool;
   /** sync_monitor: a row per flush batch. */
   monitor: SyncMonitorRepository;
-  redis: Redis;
-  queueRedis: Redis;
+  redis: Redis | Cluster;
+  queueRedis: Redis | Cluster;
   es: EsApi;
   buffer: RedisBuffer;
   backup: BackupRepository;

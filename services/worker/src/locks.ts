@@ -4,7 +4,7 @@
 // its assignment before each write and Elasticsearch's external versions refuse anything older than
 // what it holds.
 import { type Lease, LockService, type TryOutcome } from '@sluice/lock';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { FlushGuard } from './flush-runner.ts';
 
 export type LockOutcome<T> = TryOutcome<T>;
@@ -15,7 +15,7 @@ export class ShardLocks {
   private readonly ttlMs: number;
   private readonly held = new Map<number, Lease>();
 
-  constructor(redis: Redis, keyOf: (shard: number) => string, ttlMs: number) {
+  constructor(redis: Redis | Cluster, keyOf: (shard: number) => string, ttlMs: number) {
     this.locks = new LockService(redis);
     this.keyOf = keyOf;
     this.ttlMs = ttlMs;

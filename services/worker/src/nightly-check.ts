@@ -4,12 +4,13 @@
 // its worker died redoes that run, a tick is never stored twice.
 import type { Logger } from '@sluice/runtime';
 import { Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 export const CHECK_SCHEDULER_ID = 'nightly-check';
 
+/** The nightly check's queue; its keys share the hash tag in the name (one Redis Cluster slot). */
 export function checkQueueName(cluster: string): string {
-  return `check-${cluster}`;
+  return `check-{${cluster}}`;
 }
 
 export interface NightlyCheckOptions {
@@ -23,11 +24,11 @@ export interface NightlyCheckOptions {
 }
 
 export class NightlyCheck {
-  private readonly connection: Redis;
+  private readonly connection: Redis | Cluster;
   private readonly options: NightlyCheckOptions;
   private worker: Worker | undefined;
 
-  constructor(connection: Redis, options: NightlyCheckOptions) {
+  constructor(connection: Redis | Cluster, options: NightlyCheckOptions) {
     this.connection = connection;
     this.options = options;
   }

@@ -45,8 +45,9 @@ export interface WorkerOptions {
   };
 }
 
+/** BullMQ's key prefix; each queue's name carries its own hash tag (scheduler.ts). */
 export function bullPrefix(settings: Pick<SettingValues, 'redisPrefix' | 'cluster'>): string {
-  return `{${settings.redisPrefix}:${settings.cluster}:bull}`;
+  return `${settings.redisPrefix}:${settings.cluster}:bull`;
 }
 
 export function compileWorkerOptions(settings: SettingValues, workerId = newWorkerId()): WorkerOptions {

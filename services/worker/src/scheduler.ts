@@ -1,14 +1,16 @@
 // Per-shard flush scheduling with BullMQ: one queue and one Job Scheduler per shard (`every` = the
 // window), created once and never removed; a worker runs BullMQ Workers only for the queues of the
-// shards it owns, opens one when it gains a shard and closes it when it loses one.
+// shards it owns, opens one when it gains a shard and closes it when it loses one. (Queues of an
+// earlier layout, "{<prefix>:<cluster>:bull}:flush-<cluster>-<ss>", are left alone: no job is made
+// in them again, and nothing is lost with them — a flush job holds no data, only the time to flush.)
 
 import { shardLabel } from '@sluice/core';
 import type { Logger } from '@sluice/runtime';
 import { Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 export interface SchedulerOptions {
-  /** BullMQ key prefix; braces make it one Redis Cluster slot. */
+  /** BullMQ key prefix (no braces: each queue's name has its hash tag). */
   prefix: string;
   cluster: string;
   windowMs: number;
@@ -20,19 +22,24 @@ export interface SchedulerOptions {
 /** A flush of the shard; it must stop writing once `signal` is aborted (the shard was taken away). */
 export type ShardJob = (shard: number, signal: AbortSignal) => Promise<void>;
 
+/**
+ * A shard's queue. BullMQ's scripts touch several keys of a queue, so its keys share a hash tag:
+ * the braces in the name put each shard's queue in a Redis Cluster slot of its own, and the shards'
+ * queues spread over the masters.
+ */
 export function queueName(cluster: string, shard: number): string {
-  return `flush-${cluster}-${shardLabel(shard)}`;
+  return `flush-{${cluster}-${shardLabel(shard)}}`;
 }
 
 export const SCHEDULER_ID = 'flush';
 
 export class FlushScheduler {
-  private readonly connection: Redis;
+  private readonly connection: Redis | Cluster;
   private readonly options: SchedulerOptions;
   private readonly workers = new Map<number, Worker>();
   private readonly aborts = new Map<number, AbortController>();
 
-  constructor(connection: Redis, options: SchedulerOptions) {
+  constructor(connection: Redis | Cluster, options: SchedulerOptions) {
     this.connection = connection;
     this.options = options;
   }

@@ -15,7 +15,7 @@
 // - Invalidations arrive by pub/sub (InvalidationListener); after a break in the subscription the
 //   whole L1 is dropped. Worst case, if invalidations stop arriving without a break (a writer that
 //   does not invalidate), an entry is stale for at most its TTL: L1's, then L2's.
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { GUARD_TTL_MS } from './invalidation.ts';
 import {
@@ -42,7 +42,7 @@ export interface CacheEvents {
 export type Source = 'l1' | 'l2' | 'loader';
 
 export interface RowCacheOptions<V> {
-  redis: Redis;
+  redis: Redis | Cluster;
   layout: CacheLayout;
   tenant?: string;
   /**

@@ -1,21 +1,24 @@
 // Invalidation by the change stream. The writer (ingest, once a batch is in the buffer and the
-// backup) calls `invalidate` with the rows the batch changed; one script per chunk of rows
+// backup) calls `invalidate` with the rows the batch changed; one script per table and chunk of rows
 //
 //   c = INCR clock;  for each row: SET <entry>:guard c PX <guard ttl>; DEL <entry>;  PUBLISH keys
 //
 // so the L2 entry is gone, the row's guard holds a value never used before (the clock only grows,
 // and a new clock starts at the time in microseconds, so not even a Redis that lost its data reuses
-// a value a load in flight may have noted), and every process's L1 hears which keys to drop. A load that read the row before the
-// change compares the guard it saw with the guard now before it stores anything (cache.ts): it
-// differs, so the old row is not cached. Guards outlive the longest load (an hour by default).
-// A table invalidated as a whole (`invalidateTables`: DDL, TRUNCATE) gets a new clock value in its
-// table guard; L2 entries loaded under another table guard are not served, and L1s drop its entries.
-import type { Redis } from 'ioredis';
+// a value a load in flight may have noted), and every process's L1 hears which keys to drop. A load
+// that read the row before the change compares the guard it saw with the guard now before it stores
+// anything (cache.ts): it differs, so the old row is not cached. Guards outlive the longest load (an
+// hour by default). A table invalidated as a whole (`invalidateTables`: DDL, TRUNCATE) gets a new
+// clock value in its table guard; L2 entries loaded under another table guard are not served, and
+// L1s drop its entries. Each table has its own clock, in its hash slot (keys.ts): every script
+// touches the keys of one table, so it runs on a Redis Cluster as on one Redis.
+import type { Cluster, Redis } from 'ioredis';
 import {
   type CacheLayout,
   cacheKey,
   clockKey,
   DEFAULT_TENANT,
+  guardKey,
   invalidationChannel,
   type RowRef,
   tableGuardKey,
@@ -33,22 +36,20 @@ end
 local g = string.format('%d', c)
 `;
 
-/** ARGV: guard TTL, message, then entry keys (each one's guard is the key + ":guard"). */
+/** KEYS: the table's clock, then (entry, its guard) pairs. ARGV: guard TTL, channel, message. */
 const INVALIDATE_ROWS = `${NEXT_CLOCK}
-for i = 3, #ARGV do
-  redis.call('SET', ARGV[i] .. ':guard', g, 'PX', ARGV[1])
-  redis.call('DEL', ARGV[i])
+for i = 2, #KEYS, 2 do
+  redis.call('SET', KEYS[i + 1], g, 'PX', ARGV[1])
+  redis.call('DEL', KEYS[i])
 end
-redis.call('PUBLISH', KEYS[2], ARGV[2])
+redis.call('PUBLISH', ARGV[2], ARGV[3])
 return g
 `;
 
-/** ARGV: guard TTL, message, then table guard keys. */
-const INVALIDATE_TABLES = `${NEXT_CLOCK}
-for i = 3, #ARGV do
-  redis.call('SET', ARGV[i], g, 'PX', ARGV[1])
-end
-redis.call('PUBLISH', KEYS[2], ARGV[2])
+/** KEYS: the table's clock, its table guard. ARGV: guard TTL, channel, message. */
+const INVALIDATE_TABLE = `${NEXT_CLOCK}
+redis.call('SET', KEYS[2], g, 'PX', ARGV[1])
+redis.call('PUBLISH', ARGV[2], ARGV[3])
 return g
 `;
 
@@ -65,12 +66,16 @@ export interface InvalidationMessage {
 export const GUARD_TTL_MS = 3_600_000;
 
 export class CacheInvalidator {
-  private readonly redis: Redis;
+  private readonly redis: Redis | Cluster;
   private readonly layout: CacheLayout;
   private readonly guardTtlMs: number;
   private readonly chunk: number;
 
-  constructor(redis: Redis, layout: CacheLayout, options: { guardTtlMs?: number; chunk?: number } = {}) {
+  constructor(
+    redis: Redis | Cluster,
+    layout: CacheLayout,
+    options: { guardTtlMs?: number; chunk?: number } = {},
+  ) {
     this.redis = redis;
     this.layout = layout;
     this.guardTtlMs = options.guardTtlMs ?? GUARD_TTL_MS;
@@ -79,20 +84,36 @@ export class CacheInvalidator {
 
   /** Invalidates rows (duplicates are fine); resolves once Redis has done it and told the listeners. */
   async invalidate(rows: readonly RowRef[], tenant = DEFAULT_TENANT): Promise<void> {
-    const keys = [...new Set(rows.map((row) => cacheKey(this.layout, tenant, row)))];
-    for (let i = 0; i < keys.length; i += this.chunk) {
-      const part = keys.slice(i, i + this.chunk);
-      const message: InvalidationMessage = { keys: part, at: Date.now() };
-      await this.redis.eval(
-        INVALIDATE_ROWS,
-        2,
-        clockKey(this.layout),
-        invalidationChannel(this.layout),
-        String(this.guardTtlMs),
-        JSON.stringify(message),
-        ...part,
-      );
+    const byTable = new Map<string, Set<string>>();
+    for (const row of rows) {
+      const keys = byTable.get(row.table) ?? new Set<string>();
+      byTable.set(row.table, keys);
+      keys.add(cacheKey(this.layout, tenant, row));
     }
+    const channel = invalidationChannel(this.layout);
+    const calls: Array<Promise<unknown>> = [];
+    for (const [table, set] of byTable) {
+      const keys = [...set];
+      for (let i = 0; i < keys.length; i += this.chunk) {
+        const part = keys.slice(i, i + this.chunk);
+        const message: InvalidationMessage = { keys: part, at: Date.now() };
+        const declared = [
+          clockKey(this.layout, tenant, table),
+          ...part.flatMap((key) => [key, guardKey(key)]),
+        ];
+        calls.push(
+          this.redis.eval(
+            INVALIDATE_ROWS,
+            declared.length,
+            ...declared,
+            String(this.guardTtlMs),
+            channel,
+            JSON.stringify(message),
+          ),
+        );
+      }
+    }
+    await Promise.all(calls);
   }
 
   /**
@@ -100,17 +121,20 @@ export class CacheInvalidator {
    * events). The table guards outlive every L2 entry (their TTL is the guard TTL, at least the L2's).
    */
   async invalidateTables(tables: readonly string[], tenant = DEFAULT_TENANT): Promise<void> {
-    const unique = [...new Set(tables)];
-    if (unique.length === 0) return;
-    const message: InvalidationMessage = { keys: [], tables: unique, tenant, at: Date.now() };
-    await this.redis.eval(
-      INVALIDATE_TABLES,
-      2,
-      clockKey(this.layout),
-      invalidationChannel(this.layout),
-      String(this.guardTtlMs),
-      JSON.stringify(message),
-      ...unique.map((table) => tableGuardKey(this.layout, tenant, table)),
+    const channel = invalidationChannel(this.layout);
+    await Promise.all(
+      [...new Set(tables)].map((table) => {
+        const message: InvalidationMessage = { keys: [], tables: [table], tenant, at: Date.now() };
+        return this.redis.eval(
+          INVALIDATE_TABLE,
+          2,
+          clockKey(this.layout, tenant, table),
+          tableGuardKey(this.layout, tenant, table),
+          String(this.guardTtlMs),
+          channel,
+          JSON.stringify(message),
+        );
+      }),
     );
   }
 }
@@ -128,12 +152,12 @@ export interface InvalidationTarget {
  * may have been missed: every cache is told to drop its whole L1 (`gap`).
  */
 export class InvalidationListener {
-  private readonly subscriber: Redis;
+  private readonly subscriber: Redis | Cluster;
   private readonly channel: string;
   private readonly targets = new Set<InvalidationTarget>();
   private subscribedOnce = false;
 
-  constructor(subscriber: Redis, layout: CacheLayout) {
+  constructor(subscriber: Redis | Cluster, layout: CacheLayout) {
     this.subscriber = subscriber;
     this.channel = invalidationChannel(layout);
     subscriber.on('message', (channel: string, text: string) => {

@@ -9,9 +9,10 @@
 // differs gets a second look after `recheckAfterMs`: a difference is confirmed only if the entry and
 // the row are both as they were at the first look (otherwise an invalidation was under way:
 // settled). Only tables the mapping indexes are compared (ingest invalidates only those).
-import { type CacheLayout, parseCacheKey, tableGuardKey } from '@sluice/cache';
+import { mastersOf } from '@sluice/buffer';
+import { type CacheLayout, cacheKeyPattern, parseCacheKey, tableGuardKey } from '@sluice/cache';
 import { type Mapping, splitTableKey } from '@sluice/core';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Pool } from 'mysql2/promise';
 import { canonicalJson } from './compare.ts';
 import { readRowsByIds, tableShape } from './row-chunks.ts';
@@ -31,32 +32,34 @@ export const CACHE_TARGET = 'row cache';
 
 type Sampled = { key: string; tenant: string; table: string; pk: string };
 
-/** Up to `sample` entry keys, by SCAN (a sample: SCAN's order is the hash table's). */
+/** Up to `sample` entry keys, by SCAN of every master (a sample: SCAN's order is the hash table's). */
 async function sampleEntries(
-  redis: Redis,
+  redis: Redis | Cluster,
   layout: CacheLayout,
   options: CacheCheckOptions,
 ): Promise<Sampled[]> {
   const wanted = options.sample ?? 1000;
   const tables = options.tables ? new Set(options.tables) : undefined;
   const found: Sampled[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${layout.prefix}:cache:*`, 'COUNT', 1000);
-    cursor = next;
-    for (const key of keys) {
-      const parsed = parseCacheKey(layout, key);
-      if (!parsed || (tables && !tables.has(parsed.row.table))) continue;
-      found.push({ key, tenant: parsed.tenant, table: parsed.row.table, pk: parsed.row.pk });
-      if (found.length >= wanted) return found;
-    }
-  } while (cursor !== '0');
+  for (const node of mastersOf(redis)) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', cacheKeyPattern(layout), 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) {
+        const parsed = parseCacheKey(layout, key);
+        if (!parsed || (tables && !tables.has(parsed.row.table))) continue;
+        found.push({ key, tenant: parsed.tenant, table: parsed.row.table, pk: parsed.row.pk });
+        if (found.length >= wanted) return found;
+      }
+    } while (cursor !== '0');
+  }
   return found;
 }
 
 /** The entries' content as served now ("" for one not served: gone, or from before its table's guard). */
 async function servedContent(
-  redis: Redis,
+  redis: Redis | Cluster,
   layout: CacheLayout,
   group: Sampled[],
 ): Promise<Map<string, string>> {
@@ -90,7 +93,7 @@ async function rowContent(db: Pool, mapping: Mapping, table: string, ids: readon
 }
 
 export async function checkCache(
-  deps: { db: Pool; redis: Redis; mapping: Mapping; layout: CacheLayout },
+  deps: { db: Pool; redis: Redis | Cluster; mapping: Mapping; layout: CacheLayout },
   options: CacheCheckOptions = {},
 ): Promise<{ reports: TableCheckReport[]; skipped: string[] }> {
   const { db, redis, mapping, layout } = deps;

@@ -55,6 +55,23 @@ const url = (...protocols: string[]) =>
     },
     { message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
   );
+/** One URL, or a comma-separated list of them (the seed nodes of a Redis Cluster). */
+const urlList = (...protocols: string[]) =>
+  z.string().refine(
+    (text) => {
+      const parts = text.split(',').map((part) => part.trim());
+      return parts.every((part) => {
+        try {
+          return protocols.includes(new URL(part).protocol);
+        } catch {
+          return false;
+        }
+      });
+    },
+    {
+      message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}, or a comma-separated list of them`,
+    },
+  );
 const optionalText = z.string().optional();
 
 export const SETTINGS = {
@@ -168,10 +185,17 @@ export const SETTINGS = {
   streamRedisUrl: setting(
     'SLUICE_STREAM_REDIS_URL',
     'stream.redis_url',
-    url('redis:', 'rediss:').optional(),
+    urlList('redis:', 'rediss:').optional(),
     undefined,
-    "Redis of the streams (sluice relay, the redis-stream source); default: SLUICE_REDIS_URL. It must keep acknowledged writes (append-only file), unlike the buffer's Redis, which may lose everything.",
+    "Redis of the streams (sluice relay, the redis-stream source); default: SLUICE_REDIS_URL. It must keep acknowledged writes (append-only file), unlike the buffer's Redis, which may lose everything. A Redis Cluster: its seed nodes, comma-separated, with SLUICE_STREAM_REDIS_CLUSTER.",
     true,
+  ),
+  streamRedisCluster: setting(
+    'SLUICE_STREAM_REDIS_CLUSTER',
+    'stream.redis_cluster',
+    flag.optional(),
+    undefined,
+    "The streams' Redis is a Redis Cluster; default: SLUICE_REDIS_CLUSTER when SLUICE_STREAM_REDIS_URL is not set, else false.",
   ),
   streamMaxLength: setting(
     'SLUICE_STREAM_MAX_LENGTH',
@@ -330,7 +354,21 @@ export const SETTINGS = {
     'Largest row image accepted; larger rows are dead-lettered.',
   ),
 
-  redisUrl: setting('SLUICE_REDIS_URL', 'redis.url', url('redis:', 'rediss:'), undefined, 'Redis URL.', true),
+  redisUrl: setting(
+    'SLUICE_REDIS_URL',
+    'redis.url',
+    urlList('redis:', 'rediss:'),
+    undefined,
+    'Redis URL; for a Redis Cluster (SLUICE_REDIS_CLUSTER) the URLs of some of its nodes, comma-separated (one is enough to find the others).',
+    true,
+  ),
+  redisCluster: setting(
+    'SLUICE_REDIS_CLUSTER',
+    'redis.cluster',
+    flag,
+    false,
+    "Redis is a Redis Cluster: each shard's buffer, lock and flush queue live in the shard's hash slot, the row cache in its table's, so shards spread over the masters.",
+  ),
   redisAllowEviction: setting(
     'SLUICE_REDIS_ALLOW_EVICTION',
     'redis.allow_eviction',

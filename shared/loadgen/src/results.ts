@@ -1,7 +1,7 @@
 // Where generators that run apart (the pods of a Kubernetes Job, other machines) leave their results
 // for `sluice loadtest report`: one hash per run in Redis, a field per generator instance holding its
 // figures and its expected final state (per table: id → last rev, null once deleted). A week's TTL.
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { FlatProduceStats } from './flat-producer.ts';
 
 export interface GeneratorResult {
@@ -21,7 +21,7 @@ export function resultsKey(prefix: string, run: string): string {
 }
 
 export async function storeResult(
-  redis: Redis,
+  redis: Redis | Cluster,
   prefix: string,
   run: string,
   result: GeneratorResult,
@@ -34,7 +34,11 @@ export async function storeResult(
     .exec();
 }
 
-export async function readResults(redis: Redis, prefix: string, run: string): Promise<GeneratorResult[]> {
+export async function readResults(
+  redis: Redis | Cluster,
+  prefix: string,
+  run: string,
+): Promise<GeneratorResult[]> {
   const fields = await redis.hgetall(resultsKey(prefix, run));
   return Object.values(fields)
     .map((text) => JSON.parse(text) as GeneratorResult)

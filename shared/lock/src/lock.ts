@@ -18,7 +18,7 @@
 // loses its data starts them again: give it persistence where tokens matter).
 import { ExecutionError, type Lock, Redlock, ResourceLockedError } from '@sesamecare-oss/redlock';
 import { FencedError } from '@sluice/core';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 export class LockTimeoutError extends Error {
   readonly key: string;
@@ -88,10 +88,10 @@ async function isBusy(error: unknown): Promise<boolean> {
 
 export class LockService {
   private readonly redlock: Redlock;
-  private readonly tokens: Redis;
+  private readonly tokens: Redis | Cluster;
   private readonly retryDelayMs: number;
 
-  constructor(clients: Redis | readonly Redis[], options: LockServiceOptions = {}) {
+  constructor(clients: Redis | Cluster | ReadonlyArray<Redis | Cluster>, options: LockServiceOptions = {}) {
     const list = Array.isArray(clients) ? [...clients] : [clients as Redis];
     if (list.length === 0) throw new Error('LockService needs at least one Redis');
     this.redlock = new Redlock(list, { retryCount: 0, driftFactor: options.driftFactor ?? 0.01 });

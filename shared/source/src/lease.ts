@@ -2,7 +2,7 @@
 // when already held by the same holder) and renewed or released only by its holder
 // (compare-and-act scripts). The stream readers hold one per
 // stream; the relay holds one per Canal destination.
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 /** Takes a free lease, or renews it when this holder has it already (e.g. after a Redis restart). */
 export const TAKE_LEASE = `local v = redis.call('GET', KEYS[1])
@@ -14,19 +14,29 @@ export const RENEW_LEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return
 /** Releases the lease only if this holder still has it. */
 export const RELEASE_LEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 
-export async function takeLease(redis: Redis, key: string, holder: string, ttlMs: number): Promise<boolean> {
+export async function takeLease(
+  redis: Redis | Cluster,
+  key: string,
+  holder: string,
+  ttlMs: number,
+): Promise<boolean> {
   return Number(await redis.eval(TAKE_LEASE, 1, key, holder, String(ttlMs))) === 1;
 }
 
 /** Who holds the lease now (undefined when nobody). */
-export async function leaseHolder(redis: Redis, key: string): Promise<string | undefined> {
+export async function leaseHolder(redis: Redis | Cluster, key: string): Promise<string | undefined> {
   return (await redis.get(key)) ?? undefined;
 }
 
-export async function renewLease(redis: Redis, key: string, holder: string, ttlMs: number): Promise<boolean> {
+export async function renewLease(
+  redis: Redis | Cluster,
+  key: string,
+  holder: string,
+  ttlMs: number,
+): Promise<boolean> {
   return Number(await redis.eval(RENEW_LEASE, 1, key, holder, String(ttlMs))) === 1;
 }
 
-export async function releaseLease(redis: Redis, key: string, holder: string): Promise<void> {
+export async function releaseLease(redis: Redis | Cluster, key: string, holder: string): Promise<void> {
   await redis.eval(RELEASE_LEASE, 1, key, holder);
 }

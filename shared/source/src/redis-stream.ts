@@ -15,18 +15,22 @@
 
 import { randomUUID } from 'node:crypto';
 import { errorMessage } from '@sluice/core';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { handleUntilDone } from './handle.ts';
 import { releaseLease, renewLease, takeLease } from './lease.ts';
 import type { BatchHandler, ChangeSource, PartitionLag, SourceMessage } from './source.ts';
+import { adoptUntaggedStreams } from './stream-writer.ts';
 import { entryOffset, fairShare, type StreamLayout, streamKey, streamLeaseKey } from './streams.ts';
+
+/** On a Redis Cluster, the pause after a round of reads that found nothing (see pollEach). */
+const CLUSTER_POLL_MS = 50;
 
 export interface RedisStreamSourceOptions {
   /** Commands (leases, XACK, XAUTOCLAIM, XINFO). */
-  redis: Redis;
+  redis: Redis | Cluster;
   /** A connection of its own for the blocking XREADGROUP. */
-  blocking: Redis;
+  blocking: Redis | Cluster;
   layout: StreamLayout;
   group: string;
   /** This process's consumer name in the group (unique per process). */
@@ -79,6 +83,8 @@ export class RedisStreamSource implements ChangeSource {
   /** Creates the consumer group on every stream (idempotent) and takes this replica's streams. */
   async connect(): Promise<void> {
     const { redis, layout, group, fromBeginning } = this.options;
+    const renamed = await adoptUntaggedStreams(redis, layout);
+    if (renamed > 0) this.options.logger.info({ renamed }, 'streams of the earlier key layout renamed');
     for (let n = 0; n < layout.partitions; n++) {
       try {
         await redis.xgroup('CREATE', streamKey(layout, n), group, fromBeginning ? '0' : '$', 'MKSTREAM');
@@ -188,6 +194,7 @@ export class RedisStreamSource implements ChangeSource {
     }
     const partitions = [...this.held.keys()];
     const keys = partitions.map((n) => streamKey(layout, n));
+    if (blocking.isCluster) return this.pollEach(partitions, keys);
     const reply = (await blocking.xreadgroup(
       'GROUP',
       group,
@@ -202,6 +209,41 @@ export class RedisStreamSource implements ChangeSource {
     )) as Array<[string, Entry[]]> | null;
     if (!reply) return [];
     return reply.map(([key, entries]) => ({ partition: partitions[keys.indexOf(key)] as number, entries }));
+  }
+
+  /**
+   * On a Redis Cluster the streams are in other slots, and one XREADGROUP reads streams of one slot
+   * only: each stream is read without blocking, side by side, and when none had anything the next
+   * round waits a little (at most CLUSTER_POLL_MS of added latency).
+   */
+  private async pollEach(
+    partitions: number[],
+    keys: string[],
+  ): Promise<Array<{ partition: number; entries: Entry[] }>> {
+    const { redis, group, consumer, maxBatchMessages, blockMs } = this.options;
+    const replies = await Promise.all(
+      keys.map(
+        (key) =>
+          redis.xreadgroup(
+            'GROUP',
+            group,
+            consumer,
+            'COUNT',
+            maxBatchMessages,
+            'STREAMS',
+            key,
+            '>',
+          ) as Promise<Array<[string, Entry[]]> | null>,
+      ),
+    );
+    const out: Array<{ partition: number; entries: Entry[] }> = [];
+    replies.forEach((reply, i) => {
+      const entries = reply?.[0]?.[1];
+      if (entries && entries.length > 0) out.push({ partition: partitions[i] as number, entries });
+    });
+    if (out.length === 0)
+      await new Promise((resolve) => setTimeout(resolve, Math.min(blockMs, CLUSTER_POLL_MS)));
+    return out;
   }
 
   private async handle(partition: number, entries: Entry[], handler: BatchHandler): Promise<void> {

@@ -13,8 +13,9 @@
 //   and the length bound; with no group yet it keeps everything (all of it counts as not
 //   acknowledged). It returns how many entries are not acknowledged, for the relay's backpressure.
 // - durability: what the stream Redis promises about an acknowledged write.
-import type { Redis } from 'ioredis';
-import { type StreamLayout, streamKey } from './streams.ts';
+import { mastersOf } from '@sluice/buffer';
+import type { Cluster, Redis } from 'ioredis';
+import { type StreamLayout, streamKey, untaggedStreamKey } from './streams.ts';
 
 /** The lease of the one relay that reads a Canal destination (`source`) into this cluster's streams. */
 export function relayLeaseKey(layout: StreamLayout, source: string): string {
@@ -72,8 +73,8 @@ end
 `;
 
 const APPEND = `
-if ARGV[3] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[3] then
-  return redis.error_reply('NOTHOLDER this relay does not hold the lease of its Canal destination')
+if ARGV[3] ~= '' and redis.call('HGET', KEYS[2], 'writer:' .. ARGV[1]) ~= ARGV[3] then
+  return redis.error_reply('NOTHOLDER another relay has claimed the streams of this Canal destination')
 end
 ${LAST_SEQ}local field = 'pos:' .. ARGV[1]
 local lastFile, lastOffset = -1, -1
@@ -99,6 +100,32 @@ if written > 0 then
 end
 return {written, skipped, string.format('%d', seq)}
 `;
+
+/**
+ * Renames the streams of an earlier layout, whose keys had no hash tag, to this one's, with their
+ * consumer groups and the relay's sequence, so versions go on. Both the relay and the redis-stream
+ * source call it at start, before they write or create anything (RENAMENX: whichever comes first
+ * renames). Only on one Redis: a cluster could never run that layout. Returns the keys renamed.
+ */
+export async function adoptUntaggedStreams(redis: Redis | Cluster, layout: StreamLayout): Promise<number> {
+  if (redis.isCluster) return 0;
+  let renamed = 0;
+  for (let n = 0; n < layout.partitions; n++) {
+    const old = untaggedStreamKey(layout, n);
+    for (const [from, to] of [
+      [old, streamKey(layout, n)],
+      [`${old}:relay`, streamRelayKey(layout, n)],
+    ] as const) {
+      if (!(await redis.exists(from))) continue;
+      if ((await redis.renamenx(from, to)) !== 1)
+        throw new Error(`both ${from} (an earlier layout) and ${to} exist: move the entries by hand`);
+      renamed++;
+    }
+  }
+  return renamed;
+}
+
+const DISCLAIM = `if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end return 1`;
 
 const TRIM = `
 local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
@@ -132,24 +159,49 @@ return {unacked, removed, 1}
 `;
 
 export class StreamWriter {
-  private readonly redis: Redis;
+  private readonly redis: Redis | Cluster;
   private readonly layout: StreamLayout;
 
-  constructor(redis: Redis, layout: StreamLayout) {
+  constructor(redis: Redis | Cluster, layout: StreamLayout) {
     this.redis = redis;
     this.layout = layout;
   }
 
   /**
+   * Makes `holder` the one writer of `source` on every stream: from now on a fenced append of any
+   * other holder fails. The relay claims right after it took its destination's lease and before it
+   * reads Canal, so a relay that lost the lease (frozen, cut off) is fenced out of each stream by the
+   * next one's claim, on one Redis as on a cluster, where the lease and the streams are in other
+   * slots and no script can read both. (Writes of two relays never duplicate an entry either way:
+   * the position rule skips what was written.)
+   */
+  async claim(source: string, holder: string): Promise<void> {
+    await Promise.all(
+      Array.from({ length: this.layout.partitions }, (_, n) =>
+        this.redis.hset(streamRelayKey(this.layout, n), `writer:${source}`, holder),
+      ),
+    );
+  }
+
+  /** Gives the claim up (a relay that stops): a fenced append of `holder` fails from now on. */
+  async disclaim(source: string, holder: string): Promise<void> {
+    await Promise.all(
+      Array.from({ length: this.layout.partitions }, (_, n) =>
+        this.redis.eval(DISCLAIM, 1, streamRelayKey(this.layout, n), `writer:${source}`, holder),
+      ),
+    );
+  }
+
+  /**
    * Appends a batch's entries for one stream, in order, skipping those written before. With a
-   * fence, only while `holder` holds the lease at `key` (else the call fails and writes nothing).
+   * fence, only while `holder` is the claimed writer of `source` (else the call fails, writes nothing).
    */
   async append(
     partition: number,
     source: string,
     entries: readonly StreamEntry[],
     now: number,
-    fence?: { key: string; holder: string },
+    fence?: { holder: string },
   ): Promise<AppendResult> {
     const args: string[] = [source, String(now), fence?.holder ?? ''];
     for (const { position, message } of entries) {
@@ -162,10 +214,9 @@ export class StreamWriter {
     }
     const [written, skipped, lastSeq] = (await this.redis.eval(
       APPEND,
-      3,
+      2,
       streamKey(this.layout, partition),
       streamRelayKey(this.layout, partition),
-      fence?.key ?? streamRelayKey(this.layout, partition),
       ...args,
     )) as [number, number, string];
     return { written, skipped, lastSeq: Number(lastSeq) };
@@ -209,7 +260,19 @@ function infoField(info: string, name: string): string | undefined {
  * everysec, a crash of Redis (the file is in the OS) but not of the host (up to a second); without
  * the append-only file, nothing survives a restart.
  */
-export async function checkDurability(redis: Redis, wanted: Durability): Promise<DurabilityReport> {
+export async function checkDurability(redis: Redis | Cluster, wanted: Durability): Promise<DurabilityReport> {
+  const reports = await Promise.all(mastersOf(redis).map((node) => nodeDurability(node, wanted)));
+  const rank = { none: 0, aof: 1, fsync: 2 } as const;
+  // A cluster keeps what its weakest master keeps.
+  const weakest = reports.reduce<DurabilityReport | undefined>(
+    (low, r) =>
+      low === undefined || rank[r.keeps] < rank[low.keeps] || (r.problem && !low.problem) ? r : low,
+    undefined,
+  );
+  return weakest ?? { keeps: 'none', problem: 'the Redis Cluster has no master' };
+}
+
+async function nodeDurability(redis: Redis, wanted: Durability): Promise<DurabilityReport> {
   const info = await redis.info('persistence');
   const aof = infoField(info, 'aof_enabled') === '1';
   let fsync: string | undefined;
@@ -247,10 +310,10 @@ return string.format('%d', seq)
  * skips (a Canal QUERY message), with the relay's own sequence rule.
  */
 export class StreamEnds {
-  private readonly redis: Redis;
+  private readonly redis: Redis | Cluster;
   private readonly layout: StreamLayout;
 
-  constructor(redis: Redis, layout: StreamLayout) {
+  constructor(redis: Redis | Cluster, layout: StreamLayout) {
     this.redis = redis;
     this.layout = layout;
   }

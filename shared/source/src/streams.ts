@@ -1,15 +1,20 @@
 // The layout of the Redis Stream transport (docs/redis-stream.md), shared by `sluice relay` (the
-// writer) and the redis-stream source of `sluice ingest` (the reader):
+// writer) and the redis-stream source of `sluice ingest` (the reader). Each stream's keys share the
+// hash tag "{<prefix>:<cluster>:changes:<n>}", so on a Redis Cluster a stream, its relay state and
+// its lease are in one slot (every script touches one slot) and the streams spread over the slots:
 //
-//   <prefix>:<cluster>:changes:<n>         stream n of N (SLUICE_STREAM_PARTITIONS); a table's changes
-//                                          all go to stream hash(db.table) mod N, as Canal's
-//                                          partitionHash routes a table to one Kafka partition
-//   <prefix>:<cluster>:changes:<n>:lease   which ingest reads stream n now (SET NX PX, renewed)
+//   {<prefix>:<cluster>:changes:<n>}         stream n of N (SLUICE_STREAM_PARTITIONS); a table's
+//                                            changes all go to stream hash(db.table) mod N, as
+//                                            Canal's partitionHash routes a table to one partition
+//   {<prefix>:<cluster>:changes:<n>}:relay   the relay's state: sequence, positions, writer per source
+//   {<prefix>:<cluster>:changes:<n>}:lease   which ingest reads stream n now (SET NX PX, renewed)
 //
 // Entry ids are written explicitly as "<seq>-0", seq = 1, 2, 3 … per stream: dense and increasing
 // like a Kafka partition's offsets, so versions are made exactly as on the Kafka path
 // (generation × 2^44 + seq), and a second writer cannot interleave (XADD refuses an id at or below
 // the stream's last). Fields: m (Canal's flat message JSON), pos (binlog file:offset), ts (ms).
+// Earlier layouts had no hash tag ("<prefix>:<cluster>:changes:<n>"); the relay renames such keys
+// at start (StreamWriter.adoptUntagged), so the sequences, and so the versions, go on.
 
 import { fnv1a32 } from '@sluice/core';
 
@@ -20,6 +25,11 @@ export interface StreamLayout {
 }
 
 export function streamKey(layout: StreamLayout, partition: number): string {
+  return `{${layout.prefix}:${layout.cluster}:changes:${partition}}`;
+}
+
+/** Stream n's key before the layout had hash tags (renamed by the relay at start). */
+export function untaggedStreamKey(layout: StreamLayout, partition: number): string {
   return `${layout.prefix}:${layout.cluster}:changes:${partition}`;
 }
 

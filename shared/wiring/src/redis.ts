@@ -1,8 +1,7 @@
 // Redis: a connection for a purpose (buffer writes, BullMQ queues), and the buffer on it.
-import { checkNoEviction, openRedis, RedisBuffer } from '@sluice/buffer';
+import { checkNoEviction, openRedis, RedisBuffer, type RedisLike } from '@sluice/buffer';
 import { redisSecurity, type SettingValues } from '@sluice/config';
 import type { Logger } from '@sluice/runtime';
-import type { Redis } from 'ioredis';
 import type { Closers } from './closers.ts';
 
 export interface RedisPurpose {
@@ -19,10 +18,11 @@ export async function openBufferRedis(
   settings: SettingValues,
   closers: Closers,
   purpose: RedisPurpose,
-): Promise<Redis> {
+): Promise<RedisLike> {
   const { logger } = purpose;
   const redis = await openRedis(settings.redisUrl, {
     ...redisSecurity(settings),
+    cluster: settings.redisCluster,
     connectionName: `sluice-${purpose.name}`,
     ...(purpose.queues ? { maxRetriesPerRequest: null } : {}),
     ...(logger ? { onError: (error: Error) => logger.warn({ err: error }, 'redis connection error') } : {}),
@@ -39,7 +39,7 @@ export async function openBufferRedis(
 }
 
 /** The buffer of this cluster on a connection: the one place its layout and retry settings are given. */
-export function bufferOn(redis: Redis, settings: SettingValues): RedisBuffer {
+export function bufferOn(redis: RedisLike, settings: SettingValues): RedisBuffer {
   return new RedisBuffer(redis, {
     prefix: settings.redisPrefix,
     cluster: settings.cluster,
@@ -56,12 +56,23 @@ export async function openStreamRedis(
   settings: SettingValues,
   closers: Closers,
   purpose: RedisPurpose,
-): Promise<Redis> {
-  return openBufferRedis({ ...settings, redisUrl: streamRedisUrl(settings) }, closers, purpose);
+): Promise<RedisLike> {
+  return openBufferRedis(
+    { ...settings, redisUrl: streamRedisUrl(settings), redisCluster: streamRedisCluster(settings) },
+    closers,
+    purpose,
+  );
 }
 
 export function streamRedisUrl(settings: SettingValues): string {
   return settings.streamRedisUrl ?? settings.redisUrl;
+}
+
+/** Whether the streams' Redis is a cluster: said, else the buffer's Redis when it is the same. */
+export function streamRedisCluster(settings: SettingValues): boolean {
+  return (
+    settings.streamRedisCluster ?? (settings.streamRedisUrl === undefined ? settings.redisCluster : false)
+  );
 }
 
 /**

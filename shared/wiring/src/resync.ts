@@ -1,16 +1,15 @@
 // The re-sync (backfill, repair) and the Kafka end offsets its versions are taken from.
 import { BackupRepository, type Pool, ResyncJobRepository } from '@sluice/backup';
 import type { RedisBuffer } from '@sluice/buffer';
-import { redisOptions } from '@sluice/buffer';
+import { redisClient } from '@sluice/buffer';
 import { kafkaSecurity, redisSecurity, requiredSetting, type SettingValues } from '@sluice/config';
 import type { Mapping } from '@sluice/core';
 import { Resync } from '@sluice/resync';
 import type { Logger } from '@sluice/runtime';
 import type { EsApi } from '@sluice/sink';
 import { KafkaPartitionEnds, type KafkaSourceOptions, StreamEnds } from '@sluice/source';
-import { Redis } from 'ioredis';
 import type { Closers } from './closers.ts';
-import { streamRedisUrl } from './redis.ts';
+import { streamRedisCluster, streamRedisUrl } from './redis.ts';
 
 /** Kafka's end offsets (re-sync versions), on one admin connection closed with the others. */
 export function partitionEnds(settings: SettingValues, closers: Closers, logger: Logger): KafkaPartitionEnds {
@@ -39,10 +38,11 @@ export function sourceEnds(
 ): { ends: KafkaPartitionEnds | StreamEnds; topics: string[] } {
   if (settings.sourceKind !== 'redis-stream')
     return { ends: partitionEnds(settings, closers, logger), topics: settings.kafkaTopics };
-  const redis = new Redis(
-    streamRedisUrl(settings),
-    redisOptions({ ...redisSecurity(settings), connectionName: 'sluice-resync' }),
-  );
+  const redis = redisClient(streamRedisUrl(settings), {
+    ...redisSecurity(settings),
+    connectionName: 'sluice-resync',
+    cluster: streamRedisCluster(settings),
+  });
   redis.on('error', (error: Error) => logger.debug({ err: error }, 'stream Redis connection error'));
   closers.onStop('stream-redis', () => {
     redis.disconnect();

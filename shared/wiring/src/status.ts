@@ -15,7 +15,7 @@ import {
   type WorkerPresence,
   zookeeperSources,
 } from '@sluice/status';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { bufferOn } from './redis.ts';
 
 /** How often a process rewrites its presence; an entry unwritten for PRESENCE_MAX_AGE_MS is gone. */
@@ -23,7 +23,7 @@ export const PRESENCE_INTERVAL_MS = 2000;
 export const PRESENCE_MAX_AGE_MS = 4 * PRESENCE_INTERVAL_MS;
 
 function presenceOf<T extends WorkerPresence | IngestPresence>(
-  redis: Redis,
+  redis: Redis | Cluster,
   settings: Pick<SettingValues, 'redisPrefix' | 'cluster'>,
   role: PresenceRole,
 ): Presence<T> {
@@ -34,16 +34,16 @@ function presenceOf<T extends WorkerPresence | IngestPresence>(
   );
 }
 
-export function workerPresence(redis: Redis, settings: SettingValues): Presence<WorkerPresence> {
+export function workerPresence(redis: Redis | Cluster, settings: SettingValues): Presence<WorkerPresence> {
   return presenceOf(redis, settings, 'worker');
 }
 
-export function ingestPresence(redis: Redis, settings: SettingValues): Presence<IngestPresence> {
+export function ingestPresence(redis: Redis | Cluster, settings: SettingValues): Presence<IngestPresence> {
   return presenceOf(redis, settings, 'ingest');
 }
 
 export interface StatusClients {
-  redis: Redis;
+  redis: Redis | Cluster;
   metadata: Pool;
   /** Without ZooKeeper (static shard lists) the page has no members or assignment. */
   zk?: ZkSession | undefined;
