@@ -43,7 +43,7 @@ export async function startMaintenance(
     if (current === runId) return;
     logger.warn(
       { previous: runId, current },
-      'Redis restarted: recovering the buffer and the flush schedules',
+      'Redis restarted (or a master failed over): recovering the buffer and the flush schedules',
     );
     runId = current;
     await deps.ensureSchedulers(owned());
