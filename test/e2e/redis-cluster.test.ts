@@ -108,6 +108,13 @@ test('a workload converges with the buffer, locks and queues on the cluster', as
   const stats = await workload(6000);
   assert.ok(stats.operations >= 6000);
   await convergedAndDrained();
+  // ingest invalidated the changed rows in the row cache: their guards are in their table's slot
+  const tag = `{${pipeline.env.SLUICE_REDIS_PREFIX}:${pipeline.env.SLUICE_CLUSTER}:cache:default:${pipeline.database}.accounts}`;
+  let guards = 0;
+  for (const node of mastersOf(redis))
+    for await (const keys of node.scanStream({ match: `${tag}:*:guard`, count: 1000 }))
+      guards += (keys as string[]).length;
+  assert.ok(guards > 100, `${guards} row guards of accounts`);
 });
 
 test('a worker killed -9 under load hands its shards over, and the index converges', async () => {
