@@ -160,9 +160,19 @@ export class IngestRunner {
   }
 
   async process(batch: SourceBatch): Promise<BatchResult> {
+    return (await this.prepare(batch))();
+  }
+
+  /**
+   * The computing half of a batch (decode, plan), which the source may run while the partition's
+   * previous batch is still being written; returns the writing half. Offsets only grow within a
+   * partition, so a plan made before the previous batch's writes finished refuses the same replays
+   * as one made after. The writing half may be called again after it failed (every write in it is
+   * refused when it is not newer).
+   */
+  async prepare(batch: SourceBatch): Promise<() => Promise<BatchResult>> {
     const started = process.hrtime.bigint();
     const { topic, partition, messages } = batch;
-    const { metrics, logger } = this.deps;
     const applied = await this.appliedOffset(topic, partition);
 
     const parsed: ParsedMessage[] = messages.map((m) => ({
@@ -190,14 +200,27 @@ export class IngestRunner {
       timeZone: this.settings.timeZone,
       applyResets: this.settings.applyResets,
     });
+    const planned = process.hrtime.bigint();
+    return () => this.apply(batch, plan, applied, { started, planned });
+  }
+
+  private async apply(
+    batch: SourceBatch,
+    plan: BatchPlan,
+    applied: number,
+    timing: { started: bigint; planned: bigint },
+  ): Promise<BatchResult> {
+    const { topic, partition, messages } = batch;
+    const { metrics, logger } = this.deps;
+    const { started } = timing;
+    const began = process.hrtime.bigint();
     // Mappings for every column before any row that holds it is buffered.
     const notices = this.notices(plan, await this.deps.schemas.ensure(plan.schemas.values()), batch);
-    plan.deadLetters.push(...notices.letters);
-
+    const deadLetters = [...plan.deadLetters, ...notices.letters];
     const planned = process.hrtime.bigint();
     const upserted = plan.entries.length > 0 ? await this.deps.buffer.upsert(plan.entries) : undefined;
     const buffered = process.hrtime.bigint();
-    await this.deps.deadLetters.add(plan.deadLetters);
+    await this.deps.deadLetters.add(deadLetters);
     for (const key of notices.keys) this.noticed.add(key);
     const last = messages[messages.length - 1];
     const lastOffset = last ? Number(last.offset) : -1;
@@ -236,22 +259,22 @@ export class IngestRunner {
       if (ddl.action !== 'dead_letter')
         logger.info({ table: ddl.table, type: ddl.type, action: ddl.action }, 'DDL');
     }
-    for (const d of plan.deadLetters) {
+    for (const d of deadLetters) {
       metrics.errors.inc({ reason: d.reason });
       metrics.dlq.inc({ reason: d.reason });
     }
-    if (plan.deadLetters.length > 0) {
+    if (deadLetters.length > 0) {
       logger.warn(
         {
           topic,
           partition,
-          deadLetters: plan.deadLetters.map((d) => ({
+          deadLetters: deadLetters.map((d) => ({
             offset: d.offset,
             reason: d.reason,
             table: d.tableName,
           })),
         },
-        `${plan.deadLetters.length} message(s) dead-lettered`,
+        `${deadLetters.length} message(s) dead-lettered`,
       );
     }
     metrics.batchSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
@@ -262,7 +285,8 @@ export class IngestRunner {
         partition,
         messages: messages.length,
         records: plan.entries.length,
-        parseMs: ms(started, planned),
+        parseMs: ms(started, timing.planned),
+        queuedMs: ms(timing.planned, began),
         redisMs: ms(planned, buffered),
         mysqlMs: ms(buffered, backedUp),
       },
@@ -273,7 +297,7 @@ export class IngestRunner {
       buffered: plan.entries.length,
       refused: upserted?.refused ?? 0,
       replayed: plan.replayed,
-      deadLettered: plan.deadLetters.length,
+      deadLettered: deadLetters.length,
     };
   }
 }

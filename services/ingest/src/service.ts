@@ -19,7 +19,13 @@ import {
   startHttp,
 } from '@sluice/runtime';
 import { fieldCapabilities, TableSchemas } from '@sluice/sink';
-import { type ChangeSource, KafkaSource, type KafkaSourceOptions, RedisStreamSource } from '@sluice/source';
+import {
+  type ChangeSource,
+  KafkaSource,
+  type KafkaSourceOptions,
+  RedisStreamSource,
+  type SourceBatch,
+} from '@sluice/source';
 import { collectClusterStatus, statusPageRoutes } from '@sluice/status';
 import {
   bufferOn,
@@ -198,14 +204,25 @@ export async function startIngest(settings: SettingValues, logger: Logger): Prom
   };
 
   let inFlight = 0;
-  await source.run(async (batch) => {
+  const counted = async <T>(write: () => Promise<T>): Promise<T> => {
     inFlight++;
     try {
-      await runner.process(batch);
+      return await write();
     } finally {
       inFlight--;
     }
-  });
+  };
+  // A source that can prepares a partition's next batch while the previous one is written.
+  const handler = Object.assign(
+    (batch: SourceBatch) => counted(() => runner.process(batch)).then(() => undefined),
+    {
+      prepare: async (batch: SourceBatch) => {
+        const write = await runner.prepare(batch);
+        return () => counted(write).then(() => undefined);
+      },
+    },
+  );
+  await source.run(handler);
   lifecycle.onStop(sourceName, () => source.stop());
 
   const http = await startHttp(

@@ -14,7 +14,7 @@ import {
 } from 'kafkajs';
 import type { Logger } from 'pino';
 import { handleUntilDone } from './handle.ts';
-import type { BatchHandler, ChangeSource, PartitionLag, SourceMessage } from './source.ts';
+import type { BatchHandler, ChangeSource, PartitionLag, SourceBatch, SourceMessage } from './source.ts';
 
 export interface KafkaSourceOptions {
   brokers: string[];
@@ -67,6 +67,8 @@ export class KafkaSource implements ChangeSource {
   private paused = false;
   private stopping = false;
   private joined = false;
+  /** Per partition ("topic:partition"): the write and commit of its slice in flight (pipelined). */
+  private readonly chains = new Map<string, Promise<boolean>>();
   /** The partitions the group gave this member at its last join, by topic. */
   private assigned = new Map<string, Set<number>>();
 
@@ -131,9 +133,14 @@ export class KafkaSource implements ChangeSource {
    * kafkajs when it first fetches. Until the first commit that position lives only in the member: an
    * ingest that dies before committing would make its replacement resolve "the end" again, later,
    * and skip what came in between. So the start is committed for the group first, while it is empty.
+   * A group that starts at the beginning needs none: the beginning resolved again later is the same
+   * offset, or one retention moved past (which a committed start would be reset to as well). So the
+   * pin, whose kafkajs call (admin.setOffsets) waits about 5 s for a fetch, costs only groups that
+   * start at the end.
    */
   private async pinStartOffsets(admin: Admin): Promise<void> {
     const { groupId, fromBeginning, logger } = this.options;
+    if (fromBeginning) return;
     for (const topic of this.options.topics) {
       const [committed] = await untilCoordinated('fetch the group offsets', () =>
         admin.fetchOffsets({ groupId, topics: [topic] }),
@@ -167,6 +174,7 @@ export class KafkaSource implements ChangeSource {
   }
 
   private async eachBatch(payload: EachBatchPayload, handler: BatchHandler): Promise<void> {
+    if (handler.prepare) return this.eachBatchPipelined(payload, handler.prepare);
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
     const { topic, partition } = batch;
     const all = batch.messages;
@@ -192,6 +200,72 @@ export class KafkaSource implements ChangeSource {
       resolveOffset(last.offset);
       await this.consumer.commitOffsets([{ topic, partition, offset: String(BigInt(last.offset) + 1n) }]);
       await heartbeat();
+    }
+  }
+
+  /**
+   * With a handler that prepares: each slice of a partition is prepared (decoded, planned) while the
+   * partition's previous slice is still being written, then written once that one is done and
+   * committed, so a partition's writes and commits stay in offset order and at most two of its
+   * slices are in memory. The offset is resolved (kafkajs fetches on) before the write, and
+   * committed only after it: if the write is abandoned (the partition taken away, the source
+   * stopping), the group starts again from the committed offset. This batch's call returns once its
+   * last slice's write has started; the next batch's preparation overlaps it.
+   */
+  private async eachBatchPipelined(
+    payload: EachBatchPayload,
+    prepare: NonNullable<BatchHandler['prepare']>,
+  ): Promise<void> {
+    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    const { topic, partition } = batch;
+    const { logger } = this.options;
+    const key = `${topic}:${partition}`;
+    const stillOurs = () => isRunning() && !isStale() && !this.stopping;
+    const all = batch.messages;
+    for (let start = 0; start < all.length; start += this.options.maxBatchMessages) {
+      if (!stillOurs() || this.paused) return;
+      const slice = all.slice(start, start + this.options.maxBatchMessages);
+      const last = slice[slice.length - 1];
+      if (!last) continue;
+      const sourceBatch: SourceBatch = {
+        topic,
+        partition,
+        messages: slice.map((m) => ({ offset: m.offset, value: m.value, timestamp: Number(m.timestamp) })),
+      };
+      let apply: (() => Promise<void>) | undefined;
+      const prepared = await handleUntilDone(
+        sourceBatch,
+        async (b) => {
+          apply = await prepare(b);
+        },
+        { logger, stillOurs, keepAlive: heartbeat },
+      );
+      if (!prepared || !apply) return;
+      const previous = this.chains.get(key);
+      if (previous && !(await previous)) {
+        // the previous slice was not written or not committed: this one waits for the next fetch
+        if (this.chains.get(key) === previous) this.chains.delete(key);
+        return;
+      }
+      if (!stillOurs()) return;
+      resolveOffset(last.offset);
+      const write = apply;
+      const step = (async () => {
+        const done = await handleUntilDone(sourceBatch, () => write(), {
+          logger,
+          stillOurs,
+          keepAlive: heartbeat,
+        });
+        // a stopping source still commits what it wrote; a partition taken away does not
+        if (!done || isStale()) return false;
+        await this.consumer.commitOffsets([{ topic, partition, offset: String(BigInt(last.offset) + 1n) }]);
+        await heartbeat().catch(() => undefined);
+        return true;
+      })().catch((error: unknown) => {
+        logger.warn({ err: error, topic, partition }, 'offset commit failed: the batch is read again');
+        return false;
+      });
+      this.chains.set(key, step);
     }
   }
 
@@ -253,9 +327,11 @@ export class KafkaSource implements ChangeSource {
     return this.joined;
   }
 
-  /** Finishes the batch in flight (its commit included) and leaves the group. */
+  /** Finishes the batches in flight (their commits included) and leaves the group. */
   async stop(): Promise<void> {
     this.stopping = true;
+    // writes already started finish (a failed one is not tried again) and commit before it stops
+    await Promise.all(this.chains.values());
     await this.consumer.stop().catch(() => undefined);
     await this.consumer.disconnect();
   }

@@ -16,7 +16,15 @@ export interface SourceBatch {
   messages: SourceMessage[];
 }
 
-export type BatchHandler = (batch: SourceBatch) => Promise<void>;
+/**
+ * Handles a batch: resolves once its changes are durable. A handler may also offer `prepare`, the
+ * part that only computes (decoding, planning): it returns the rest (`apply`, the durable writes,
+ * which may be called again after a failure). A source that has it prepares a partition's next
+ * batch while the previous one is being written, and applies them strictly in order.
+ */
+export type BatchHandler = ((batch: SourceBatch) => Promise<void>) & {
+  prepare?: (batch: SourceBatch) => Promise<() => Promise<void>>;
+};
 
 export interface PartitionLag {
   topic: string;
