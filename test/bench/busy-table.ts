@@ -12,7 +12,6 @@
 //
 // Each run ends with an exact comparison of the index with the generator's expected final state.
 // Prints the figures and rewrites the "busy" section of docs/benchmarks.md. A benchmark, not a test.
-import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RedisBuffer } from '@sluice/buffer';
@@ -31,6 +30,7 @@ import {
 } from '../support/services.ts';
 import { stack } from '../support/stack.ts';
 import { uniqueName, waitFor } from '../support/wait.ts';
+import { committed, cpuSeconds, cpuSince, machineCpu } from './measure.ts';
 import { machine, writeSection } from './report.ts';
 
 const settings = {
@@ -59,69 +59,6 @@ interface RunResult {
   /** CPU seconds of every program of the machine during the run. */
   machine: Record<string, number>;
   indexPrefix: string;
-}
-
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
-/** CPU seconds used so far by each program of the machine (the stack's servers by name). */
-function machineCpu(): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      const name = /elasticsearch/.test(cmd)
-        ? 'elasticsearch'
-        : /kafka\.Kafka|kafka-server/.test(cmd)
-          ? 'kafka'
-          : /zookeeper/i.test(cmd)
-            ? 'zookeeper'
-            : /canal/i.test(cmd)
-              ? 'canal'
-              : /mariadbd|mysqld/.test(cmd)
-                ? 'mariadb'
-                : /redis-server/.test(cmd)
-                  ? 'redis'
-                  : /sluice\.js ingest/.test(cmd)
-                    ? 'sluice ingest'
-                    : /sluice\.js worker/.test(cmd)
-                      ? 'sluice worker'
-                      : 'other';
-      out.set(name, (out.get(name) ?? 0) + cpuSeconds(Number(pid)));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
-
-function cpuSince(before: Map<string, number>): Record<string, number> {
-  const after = machineCpu();
-  const out: Record<string, number> = {};
-  for (const [name, seconds] of after) {
-    // a process that started during the run counts whole
-    const used = seconds - (before.get(name) ?? 0);
-    if (used > 0.05) out[name] = Math.round(used * 10) / 10;
-  }
-  return out;
-}
-
-async function committed(group: string, topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-    return (offsets?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 async function run(name: string, tables: number): Promise<RunResult> {
@@ -213,7 +150,7 @@ async function run(name: string, tables: number): Promise<RunResult> {
     async () => {
       ingestCpu = cpuSeconds(ingest.child.pid as number) || ingestCpu;
       if ((await buffer.totalPending()) > 0) return undefined;
-      return (await committed(env.SLUICE_KAFKA_GROUP as string, topic)) >= settings.messages
+      return (await committed(kafka, env.SLUICE_KAFKA_GROUP as string, topic)) >= settings.messages
         ? true
         : undefined;
     },

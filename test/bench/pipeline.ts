@@ -24,6 +24,7 @@ import {
 } from '../support/services.ts';
 import { stack } from '../support/stack.ts';
 import { uniqueName, waitFor } from '../support/wait.ts';
+import { committed } from './measure.ts';
 import { machine, peakRss, writeSection } from './report.ts';
 
 const settings = {
@@ -95,17 +96,6 @@ async function produce(count: number, perSecond?: number): Promise<{ produced: n
   }
   await producer.disconnect();
   return { produced, seconds: (Date.now() - started) / 1000 };
-}
-
-async function committed(group: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-    return (offsets?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 async function baseline(total: number): Promise<number> {
@@ -220,7 +210,9 @@ try {
     await waitFor(
       'ingest to commit every message',
       async () =>
-        (await committed(env.SLUICE_KAFKA_GROUP as string)) >= settings.messages ? true : undefined,
+        (await committed(kafka, env.SLUICE_KAFKA_GROUP as string, topic)) >= settings.messages
+          ? true
+          : undefined,
       {
         timeoutMs: 900_000,
         intervalMs: 100,
@@ -255,7 +247,8 @@ try {
         await waitFor(
           'ingest to catch up',
           async () =>
-            (await committed(env.SLUICE_KAFKA_GROUP as string)) >= settings.messages + sent.produced
+            (await committed(kafka, env.SLUICE_KAFKA_GROUP as string, topic)) >=
+            settings.messages + sent.produced
               ? true
               : undefined,
           {
