@@ -30,7 +30,7 @@ import {
 } from '../support/services.ts';
 import { stack } from '../support/stack.ts';
 import { uniqueName, waitFor } from '../support/wait.ts';
-import { committed, cpuSeconds, cpuSince, machineCpu } from './measure.ts';
+import { benchEnv, committed, cpuSeconds, cpuSince, machineCpu, produceBacklog } from './measure.ts';
 import { machine, writeSection } from './report.ts';
 
 const settings = {
@@ -67,21 +67,13 @@ async function run(name: string, tables: number): Promise<RunResult> {
   const database = `bench_${id}`;
   const indexPrefix = `${id.replaceAll('_', '-')}-`;
   const meta = await createTestDatabase();
-  const env: Record<string, string> = {
-    SLUICE_KAFKA_TOPICS: topic,
-    SLUICE_KAFKA_GROUP: `${id}-ingest`,
-    SLUICE_KAFKA_FROM_BEGINNING: 'true',
-    SLUICE_CLUSTER: id.replaceAll('_', '-'),
-    SLUICE_REDIS_PREFIX: id,
-    SLUICE_META_MYSQL_URL: meta.url,
-    SLUICE_ES_INDEX_PREFIX: indexPrefix,
-    SLUICE_ES_REPLICAS: '0',
+  const env = benchEnv(id, topic, meta.url, {
     SLUICE_WINDOW_MS: String(settings.windowMs),
     SLUICE_BATCH_SIZE: String(settings.batchSize),
     SLUICE_BUFFER_HIGH_WATERMARK: '10000000',
     SLUICE_BUFFER_LOW_WATERMARK: '5000000',
     SLUICE_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
-  };
+  });
   const services: ServiceProcess[] = [];
   cleanups.push(async () => {
     await Promise.all(services.map((service) => service.stop().catch(() => service.kill9())));
@@ -100,20 +92,7 @@ async function run(name: string, tables: number): Promise<RunResult> {
     partitions: settings.partitions,
     seed: 7,
   });
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
-  await producer.connect();
-  for (let sent = 0; sent < settings.messages; ) {
-    const size = Math.min(5000, settings.messages - sent);
-    const batch = Array.from({ length: size }, () => generator.next());
-    await producer.sendBatch({
-      acks: -1,
-      topicMessages: [
-        { topic, messages: batch.map((m) => ({ partition: m.partition, key: m.key, value: m.value })) },
-      ],
-    });
-    sent += size;
-  }
-  await producer.disconnect();
+  await produceBacklog(kafka, topic, () => generator.next(), settings.messages);
   const expected = generator.expected();
   const live = [...expected.values()].reduce(
     (n, rows) => n + [...rows.values()].filter((r) => r !== null).length,

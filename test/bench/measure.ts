@@ -66,3 +66,49 @@ export async function committed(kafka: Kafka, group: string, topic: string): Pro
     await admin.disconnect();
   }
 }
+
+/** The settings of a benchmark's own deployment (topic, group, cluster, prefixes, metadata database). */
+export function benchEnv(
+  id: string,
+  topic: string,
+  metaUrl: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    SLUICE_KAFKA_TOPICS: topic,
+    SLUICE_KAFKA_GROUP: `${id}-ingest`,
+    SLUICE_KAFKA_FROM_BEGINNING: 'true',
+    SLUICE_CLUSTER: id.replaceAll('_', '-'),
+    SLUICE_REDIS_PREFIX: id,
+    SLUICE_META_MYSQL_URL: metaUrl,
+    SLUICE_ES_INDEX_PREFIX: `${id.replaceAll('_', '-')}-`,
+    SLUICE_ES_REPLICAS: '0',
+    ...extra,
+  };
+}
+
+/** Produces `count` messages of a generator to the topic (acks all), in batches of 5,000. */
+export async function produceBacklog(
+  kafka: Kafka,
+  topic: string,
+  next: () => { partition: number; key: string; value: string },
+  count: number,
+): Promise<void> {
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  try {
+    for (let sent = 0; sent < count; ) {
+      const size = Math.min(5000, count - sent);
+      const batch = Array.from({ length: size }, next);
+      await producer.sendBatch({
+        acks: -1,
+        topicMessages: [
+          { topic, messages: batch.map((m) => ({ partition: m.partition, key: m.key, value: m.value })) },
+        ],
+      });
+      sent += size;
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}

@@ -18,6 +18,7 @@ import { deleteKeys, openRedis } from '../support/redis.ts';
 import { SERVICE_NODE_OPTIONS, type ServiceProcess, startService } from '../support/services.ts';
 import { stack, stackScript } from '../support/stack.ts';
 import { uniqueName, waitFor } from '../support/wait.ts';
+import { benchEnv } from './measure.ts';
 import { machine, writeSection } from './report.ts';
 
 const run = promisify(execFile);
@@ -40,17 +41,7 @@ const kafka = kafkaClient('sluice-bench-outage');
 const redis = openRedis();
 const meta = await createTestDatabase();
 const say = (text: string) => process.stdout.write(`${text}\n`);
-const env: Record<string, string> = {
-  SLUICE_KAFKA_TOPICS: topic,
-  SLUICE_KAFKA_GROUP: `${id}-ingest`,
-  SLUICE_KAFKA_FROM_BEGINNING: 'true',
-  SLUICE_CLUSTER: id.replaceAll('_', '-'),
-  SLUICE_REDIS_PREFIX: id,
-  SLUICE_META_MYSQL_URL: meta.url,
-  SLUICE_ES_INDEX_PREFIX: indexPrefix,
-  SLUICE_ES_REPLICAS: '0',
-  SLUICE_WINDOW_MS: String(settings.windowMs),
-};
+const env = benchEnv(id, topic, meta.url, { SLUICE_WINDOW_MS: String(settings.windowMs) });
 const services: ServiceProcess[] = [];
 
 /** Produces the load and the canary until stopped; the canary's production times by rev. */

@@ -26,7 +26,7 @@ import {
 } from '../support/services.ts';
 import { stack } from '../support/stack.ts';
 import { uniqueName, waitFor } from '../support/wait.ts';
-import { committed, cpuSeconds, cpuSince, machineCpu } from './measure.ts';
+import { benchEnv, committed, cpuSeconds, cpuSince, machineCpu, produceBacklog } from './measure.ts';
 import { machine, writeSection } from './report.ts';
 
 const settings = {
@@ -56,20 +56,12 @@ async function deployment(name: string): Promise<Deployment> {
   const topic = `bench.${id}`;
   const meta = await createTestDatabase();
   const indexPrefix = `${id.replaceAll('_', '-')}-`;
-  const env: Record<string, string> = {
-    SLUICE_KAFKA_TOPICS: topic,
-    SLUICE_KAFKA_GROUP: `${id}-ingest`,
-    SLUICE_KAFKA_FROM_BEGINNING: 'true',
-    SLUICE_CLUSTER: id.replaceAll('_', '-'),
-    SLUICE_REDIS_PREFIX: id,
-    SLUICE_META_MYSQL_URL: meta.url,
-    SLUICE_ES_INDEX_PREFIX: indexPrefix,
-    SLUICE_ES_REPLICAS: '0',
+  const env = benchEnv(id, topic, meta.url, {
     SLUICE_WINDOW_MS: String(settings.windowMs),
     SLUICE_BUFFER_HIGH_WATERMARK: '10000000',
     SLUICE_BUFFER_LOW_WATERMARK: '5000000',
     SLUICE_ZK_SESSION_TIMEOUT_MS: '4000',
-  };
+  });
   const services: ServiceProcess[] = [];
   cleanups.push(async () => {
     await Promise.all(services.map((service) => service.stop().catch(() => service.kill9())));
@@ -87,20 +79,7 @@ async function deployment(name: string): Promise<Deployment> {
     partitions: settings.partitions,
     seed: 5,
   });
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
-  await producer.connect();
-  for (let sent = 0; sent < settings.messages; ) {
-    const size = Math.min(5000, settings.messages - sent);
-    const batch = Array.from({ length: size }, () => generator.next());
-    await producer.sendBatch({
-      acks: -1,
-      topicMessages: [
-        { topic, messages: batch.map((m) => ({ partition: m.partition, key: m.key, value: m.value })) },
-      ],
-    });
-    sent += size;
-  }
-  await producer.disconnect();
+  await produceBacklog(kafka, topic, () => generator.next(), settings.messages);
   const buffer = new RedisBuffer(redis, { prefix: id, cluster: env.SLUICE_CLUSTER as string, shards: 16 });
   return { env, topic, buffer, services };
 }

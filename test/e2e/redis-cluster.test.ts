@@ -12,8 +12,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { mastersOf, openRedis, RedisBuffer, type RedisLike } from '@sluice/buffer';
 import { runWorkload, WORKLOAD_TABLES, type WorkloadStats } from '@sluice/loadgen';
-import { Redis } from 'ioredis';
 import { createPipeline, type Pipeline } from '../support/pipeline.ts';
+import { clusterNodeRole, promoteReplica } from '../support/redis.ts';
 import { type ServiceProcess, workerStatus } from '../support/services.ts';
 import { stack, stackScript } from '../support/stack.ts';
 import { waitFor } from '../support/wait.ts';
@@ -133,34 +133,8 @@ test('a master fails over under load; the workers recover, and the index converg
   const running = workload(8000);
   await sleep(2000);
   const nodes = stack().redisClusterNodes;
-  const roleOf = async (address: string) => {
-    const [host, port] = address.split(':');
-    const client = new Redis({ host, port: Number(port), lazyConnect: false, maxRetriesPerRequest: 1 });
-    try {
-      return ((await client.call('ROLE')) as [string])[0];
-    } finally {
-      client.disconnect();
-    }
-  };
-  const roles = await Promise.all(nodes.map(roleOf));
-  const replica = nodes[roles.indexOf('slave')] as string;
-  const [host, port] = replica.split(':');
-  const promoted = new Redis({ host, port: Number(port) });
-  try {
-    // a manual failover gives up when the replica cannot catch up in time (a busy machine): ask again
-    let asked = 0;
-    await waitFor(
-      'the replica to be a master',
-      async () => {
-        if (((await promoted.call('ROLE')) as [string])[0] === 'master') return true;
-        if (asked++ % 25 === 0) await promoted.call('CLUSTER', 'FAILOVER');
-        return undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 200 },
-    );
-  } finally {
-    promoted.disconnect();
-  }
+  const roles = await Promise.all(nodes.map(clusterNodeRole));
+  await promoteReplica(nodes[roles.indexOf('slave')] as string);
   await running;
   await convergedAndDrained();
   await waitFor(

@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
+import { promoteReplica } from '../support/redis.ts';
 import { stack, stackScript } from '../support/stack.ts';
 import { uniqueName, waitFor } from '../support/wait.ts';
 
@@ -85,23 +86,7 @@ test('writes across the slots go on through a manual failover, and nothing is lo
   await waitFor('some writes', () => (written > 500 ? true : undefined), { timeoutMs: 10_000 });
   const before = await topology();
   const replica = before.find((n) => n.role === 'slave') as { address: string };
-  const promoted = node(replica.address);
-  try {
-    // A manual failover waits for the replica to have its master's offset, and gives up after a
-    // while (a busy machine): asked again until the replica is the master.
-    let asked = 0;
-    await waitFor(
-      'the replica to be a master',
-      async () => {
-        if (((await promoted.call('ROLE')) as [string])[0] === 'master') return true;
-        if (asked++ % 25 === 0) await promoted.call('CLUSTER', 'FAILOVER');
-        return undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 200 },
-    );
-  } finally {
-    promoted.disconnect();
-  }
+  await promoteReplica(replica.address);
   const at = written;
   await waitFor('writes after the failover', () => (written > at + 500 ? true : undefined), {
     timeoutMs: 20_000,

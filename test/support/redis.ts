@@ -80,3 +80,38 @@ export async function startRedisServer(
     },
   };
 }
+
+/** The role (master, slave) of one node of the stack's Redis Cluster, host:port. */
+export async function clusterNodeRole(address: string): Promise<string> {
+  const [host, port] = address.split(':');
+  const client = new Redis({ host, port: Number(port), lazyConnect: false, maxRetriesPerRequest: 1 });
+  try {
+    return ((await client.call('ROLE')) as [string])[0];
+  } finally {
+    client.disconnect();
+  }
+}
+
+/**
+ * Promotes a replica of the stack's Redis Cluster with CLUSTER FAILOVER. A manual failover waits for
+ * the replica to have its master's offset and gives up after a while (a busy machine): asked again
+ * until the replica is a master.
+ */
+export async function promoteReplica(address: string, timeoutMs = 60_000): Promise<void> {
+  const [host, port] = address.split(':');
+  const promoted = new Redis({ host, port: Number(port) });
+  try {
+    let asked = 0;
+    await waitFor(
+      `${address} to be a master`,
+      async () => {
+        if (((await promoted.call('ROLE')) as [string])[0] === 'master') return true;
+        if (asked++ % 25 === 0) await promoted.call('CLUSTER', 'FAILOVER');
+        return undefined;
+      },
+      { timeoutMs, intervalMs: 200 },
+    );
+  } finally {
+    promoted.disconnect();
+  }
+}
