@@ -5,6 +5,8 @@
 //   409 version_conflict_engine_exception done: Elasticsearch already holds a newer version (refused)
 //   404 on a delete                       done: the document is already gone
 //   429, 5xx, 404 index_not_found         retry later (the record stays buffered, with backoff)
+//   cluster_block_exception (403, 429)    retry later: the index refuses writes for now (a write block
+//                                         an operator set, read-only at the disk's flood stage)
 //   other 4xx (mapping, parsing, …)       permanent: dead-letter the record with the reason
 import type { BulkOp } from './bulk-build.ts';
 
@@ -36,7 +38,12 @@ export function classifyItem(op: BulkOp, item: BulkItemResult | undefined): Item
   if (status === 404 && op.op === 'delete' && type !== 'index_not_found_exception') {
     return { kind: 'done', result: 'absent' };
   }
-  if (status === 429 || status >= 500 || type === 'index_not_found_exception') {
+  if (
+    status === 429 ||
+    status >= 500 ||
+    type === 'index_not_found_exception' ||
+    type === 'cluster_block_exception'
+  ) {
     return { kind: 'retry', status, reason: type || `HTTP ${status}` };
   }
   const detail =

@@ -73,6 +73,19 @@ test('item statuses map to done, retry or dead', () => {
     'dead',
   );
   assert.equal(classifyItem(upsert('1'), undefined).kind, 'retry');
+  // an index that refuses writes for now: an operator's write block, the disk's flood stage
+  for (const [status, reason] of [
+    [403, 'index [shop] blocked by: [FORBIDDEN/8/index write (api)];'],
+    [429, 'index [shop] blocked by: [TOO_MANY_REQUESTS/12/disk usage exceeded flood-stage watermark];'],
+  ] as const)
+    assert.deepEqual(
+      classifyItem(upsert('1'), { status, error: { type: 'cluster_block_exception', reason } }),
+      {
+        kind: 'retry',
+        status,
+        reason: 'cluster_block_exception',
+      },
+    );
 });
 
 test('a bulk response is paired with its operations in order; a mismatched one retries everything', () => {
