@@ -177,29 +177,36 @@ export class KafkaSource implements ChangeSource {
     if (handler.prepare) return this.eachBatchPipelined(payload, handler.prepare);
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
     const { topic, partition } = batch;
-    const all = batch.messages;
-    for (let start = 0; start < all.length; start += this.options.maxBatchMessages) {
+    for (const { slice, last } of this.slices(payload)) {
       if (!isRunning() || isStale() || this.paused || this.stopping) return;
-      const slice = all.slice(start, start + this.options.maxBatchMessages);
-      const messages: SourceMessage[] = slice.map((m) => ({
-        offset: m.offset,
-        value: m.value,
-        timestamp: Number(m.timestamp),
-      }));
       // A slow batch (a large statement, a slow MySQL) must not cost the group membership: keep
       // heartbeating while the handler runs and while it waits to retry (kafkajs only sends one
       // when asked or between fetches).
-      const handled = await handleUntilDone({ topic, partition, messages }, handler, {
+      const handled = await handleUntilDone(slice, handler, {
         logger: this.options.logger,
         stillOurs: () => isRunning() && !isStale() && !this.stopping,
         keepAlive: heartbeat,
       });
       if (!handled) return;
-      const last = slice[slice.length - 1];
-      if (!last) continue;
-      resolveOffset(last.offset);
-      await this.consumer.commitOffsets([{ topic, partition, offset: String(BigInt(last.offset) + 1n) }]);
+      resolveOffset(last);
+      await this.consumer.commitOffsets([{ topic, partition, offset: String(BigInt(last) + 1n) }]);
       await heartbeat();
+    }
+  }
+
+  /** The fetched batch in slices of at most maxBatchMessages, each with its last offset. */
+  private *slices(payload: EachBatchPayload): Generator<{ slice: SourceBatch; last: string }> {
+    const { topic, partition, messages: all } = payload.batch;
+    for (let start = 0; start < all.length; start += this.options.maxBatchMessages) {
+      const part = all.slice(start, start + this.options.maxBatchMessages);
+      const last = part[part.length - 1];
+      if (!last) continue;
+      const messages: SourceMessage[] = part.map((m) => ({
+        offset: m.offset,
+        value: m.value,
+        timestamp: Number(m.timestamp),
+      }));
+      yield { slice: { topic, partition, messages }, last: last.offset };
     }
   }
 
@@ -221,17 +228,8 @@ export class KafkaSource implements ChangeSource {
     const { logger } = this.options;
     const key = `${topic}:${partition}`;
     const stillOurs = () => isRunning() && !isStale() && !this.stopping;
-    const all = batch.messages;
-    for (let start = 0; start < all.length; start += this.options.maxBatchMessages) {
+    for (const { slice: sourceBatch, last } of this.slices(payload)) {
       if (!stillOurs() || this.paused) return;
-      const slice = all.slice(start, start + this.options.maxBatchMessages);
-      const last = slice[slice.length - 1];
-      if (!last) continue;
-      const sourceBatch: SourceBatch = {
-        topic,
-        partition,
-        messages: slice.map((m) => ({ offset: m.offset, value: m.value, timestamp: Number(m.timestamp) })),
-      };
       let apply: (() => Promise<void>) | undefined;
       const prepared = await handleUntilDone(
         sourceBatch,
@@ -248,7 +246,7 @@ export class KafkaSource implements ChangeSource {
         return;
       }
       if (!stillOurs()) return;
-      resolveOffset(last.offset);
+      resolveOffset(last);
       const write = apply;
       const step = (async () => {
         const done = await handleUntilDone(sourceBatch, () => write(), {
@@ -258,7 +256,7 @@ export class KafkaSource implements ChangeSource {
         });
         // a stopping source still commits what it wrote; a partition taken away does not
         if (!done || isStale()) return false;
-        await this.consumer.commitOffsets([{ topic, partition, offset: String(BigInt(last.offset) + 1n) }]);
+        await this.consumer.commitOffsets([{ topic, partition, offset: String(BigInt(last) + 1n) }]);
         await heartbeat().catch(() => undefined);
         return true;
       })().catch((error: unknown) => {
